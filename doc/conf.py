@@ -68,6 +68,7 @@ PUBLIC_MODULES = [
     "sklearn_hash.model_selection",
     "sklearn_hash.datasets",
     "sklearn_hash.plot",
+    "sklearn_hash.dask",
 ]
 
 # -- Gallery -----------------------------------------------------------------

@@ -30,7 +30,10 @@ PUBLIC_MODULES = [
     "sklearn_hash.model_selection",
     "sklearn_hash.datasets",
     "sklearn_hash.plot",
+    "sklearn_hash.dask",
 ]
+# modules of an optional extra: checked when their dependencies are installed
+OPTIONAL_MODULES = {"sklearn_hash.dask"}
 API_RST = Path(__file__).resolve().parents[1] / "doc" / "api.rst"
 
 IGNORED_CHECKS = {"GL01", "GL02", "RT02"}
@@ -38,7 +41,12 @@ IGNORED_CHECKS_FOR_MEMBERS = {"ES01", "SA01", "EX01"}
 
 def _public_names():
     for module_name in PUBLIC_MODULES:
-        module = importlib.import_module(module_name)
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            if module_name in OPTIONAL_MODULES:
+                continue
+            raise
         for name in module.__all__:
             if not name.startswith("__"):
                 yield module_name, name, getattr(module, name)

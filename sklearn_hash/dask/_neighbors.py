@@ -296,7 +296,7 @@ class DaskHammingNeighbors(BaseEstimator):
     >>> codes = rng.integers(0, 256, size=(1000, 8), dtype=np.uint8)
     >>> queries = codes[:5]
     >>> with LocalCluster(n_workers=1, processes=False,
-    ...                   dashboard_address=None) as cluster, Client(cluster):
+    ...                   dashboard_address=":0") as cluster, Client(cluster):
     ...     nn = DaskHammingNeighbors(n_neighbors=3)
     ...     dist, ind = nn.fit(da.from_array(codes, chunks=300)).kneighbors(queries)
     >>> ref = HammingNeighbors(n_neighbors=3).fit(codes).kneighbors(queries)
