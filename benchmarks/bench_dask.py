@@ -96,10 +96,14 @@ def main(argv=None):
     from sklearn_hash.dask import DaskHammingNeighbors
 
     n_bytes = -(-args.nbits // 8)
-    print(f"{platform.processor() or platform.machine()}; load average "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at start")
-    print(f"{args.n_database} x {args.nbits}-bit codes in {args.n_shards} shards, "
-          f"{args.n_queries} queries, k={args.k}, median of {args.repeats}")
+    print(
+        f"{platform.processor() or platform.machine()}; load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at start"
+    )
+    print(
+        f"{args.n_database} x {args.nbits}-bit codes in {args.n_shards} shards, "
+        f"{args.n_queries} queries, k={args.k}, median of {args.repeats}"
+    )
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         codes = write_shards(folder, args.n_database, n_bytes, args.n_shards, args.seed)
@@ -112,17 +116,25 @@ def main(argv=None):
             lambda: single.kneighbors(queries, args.k), args.repeats, time.process_time
         )
         base_wall, base_cpu = args.n_queries / wall, args.n_queries / cpu
-        rows.append(("single process", 1, base_wall, base_cpu, 1.0, 1.0, None, None, True))
-        del codes, single
+        rows.append(
+            ("single process", 1, base_wall, base_cpu, 1.0, 1.0, None, None, True)
+        )
+        del codes  # the single-process index keeps its own reference
         for n_workers in args.workers:
-            with LocalCluster(
-                n_workers=n_workers, threads_per_worker=1, processes=True,
-                dashboard_address=":0",
-            ) as cluster, Client(cluster) as client:
+            with (
+                LocalCluster(
+                    n_workers=n_workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",
+                ) as cluster,
+                Client(cluster) as client,
+            ):
                 nn = DaskHammingNeighbors(n_jobs=1).fit(os.path.join(folder, "*.npy"))
                 nn.kneighbors(queries[:10], args.k)
                 wall, cpu, got = time_calls(
-                    lambda: nn.kneighbors(queries, args.k), args.repeats,
+                    lambda nn=nn: nn.kneighbors(queries, args.k),
+                    args.repeats,
                     workers_cpu_clock(client),
                 )
                 with get_task_stream(client) as stream:
@@ -130,22 +142,34 @@ def main(argv=None):
                 merge, overhead = task_stream_breakdown(stream.data, args.n_queries)
                 same = all(np.array_equal(g, e) for g, e in zip(got, expected))
                 q_wall, q_cpu = args.n_queries / wall, args.n_queries / cpu
-                rows.append((
-                    f"LocalCluster {n_workers}w x 1t", n_workers, q_wall, q_cpu,
-                    q_wall / n_workers / base_wall, q_cpu / base_cpu,
-                    merge, overhead, same,
-                ))
+                rows.append(
+                    (
+                        f"LocalCluster {n_workers}w x 1t",
+                        n_workers,
+                        q_wall,
+                        q_cpu,
+                        q_wall / n_workers / base_wall,
+                        q_cpu / base_cpu,
+                        merge,
+                        overhead,
+                        same,
+                    )
+                )
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at end")
-    header = (f"{'search':>22} {'cores':>5} {'q/s wall':>9} {'q/s/core cpu':>13} "
-              f"{'per core/single wall':>21} {'cpu':>5} {'merge us/q':>10} "
-              f"{'overhead us/q':>13}  same result")
+    header = (
+        f"{'search':>22} {'cores':>5} {'q/s wall':>9} {'q/s/core cpu':>13} "
+        f"{'per core/single wall':>21} {'cpu':>5} {'merge us/q':>10} "
+        f"{'overhead us/q':>13}  same result"
+    )
     print(header)
     print("-" * len(header))
     for name, cores, q_wall, q_cpu, r_wall, r_cpu, merge, overhead, same in rows:
         merge = "" if merge is None else f"{merge * 1e6:.1f}"
         overhead = "" if overhead is None else f"{overhead * 1e6:.1f}"
-        print(f"{name:>22} {cores:>5} {q_wall:>9.1f} {q_cpu:>13.1f} {r_wall:>21.2f} "
-              f"{r_cpu:>5.2f} {merge:>10} {overhead:>13}  {'yes' if same else 'NO'}")
+        print(
+            f"{name:>22} {cores:>5} {q_wall:>9.1f} {q_cpu:>13.1f} {r_wall:>21.2f} "
+            f"{r_cpu:>5.2f} {merge:>10} {overhead:>13}  {'yes' if same else 'NO'}"
+        )
 
 
 if __name__ == "__main__":

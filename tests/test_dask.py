@@ -13,12 +13,12 @@ import pytest
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
-from sklearn.base import clone  # noqa: E402
-from sklearn.exceptions import NotFittedError  # noqa: E402
-from sklearn.model_selection import GridSearchCV  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
 
-from sklearn_hash import (  # noqa: E402
+from sklearn_hash import (
     ITQ,
     LSH,
     AsymmetricLinV,
@@ -27,7 +27,7 @@ from sklearn_hash import (  # noqa: E402
     PCAHashing,
     SpectralHashing,
 )
-from sklearn_hash.dask import DaskHammingNeighbors, transform  # noqa: E402
+from sklearn_hash.dask import DaskHammingNeighbors, transform
 
 N_DB = 400
 
@@ -77,7 +77,9 @@ def test_kneighbors_equals_single_process(client, name):
     chunks = CHUNKINGS[name]
     nn = fitted(chunks)
     starts = np.cumsum((0,) + chunks)
-    assert nn.shard_offsets_.tolist() == starts[np.r_[np.array(chunks) > 0, True]].tolist()
+    assert (
+        nn.shard_offsets_.tolist() == starts[np.r_[np.array(chunks) > 0, True]].tolist()
+    )
     dask_queries = da.from_array(QUERIES, chunks=((9, 0, 15), 2))
     for k in (1, 7, 130, N_DB):  # 130 is more than any shard of "unequal_empty"
         expected = reference().kneighbors(QUERIES, k)
@@ -184,12 +186,22 @@ def test_transform_is_lazy_and_equals_transform_of_every_hasher(client):
         ITQ(nbits=12, random_state=0),
         SpectralHashing(nbits=9),
         AsymmetricLinV(
-            nbits=5, n_neighbors=10, n_epochs=1, max_iter=1, block_size=60,
-            n_loss_pairs=1000, random_state=0,
+            nbits=5,
+            n_neighbors=10,
+            n_epochs=1,
+            max_iter=1,
+            block_size=60,
+            n_loss_pairs=1000,
+            random_state=0,
         ),
         NeuralProxyHash(
-            nbits=13, hidden_layer_sizes=(8,), n_proxies=20, n_neighbors=5,
-            batch_size=16, max_iter=2, random_state=0,
+            nbits=13,
+            hidden_layer_sizes=(8,),
+            n_proxies=20,
+            n_neighbors=5,
+            batch_size=16,
+            max_iter=2,
+            random_state=0,
         ),
     ]
     chunked = da.from_array(X, chunks=((100, 0, 77, 123), (5, 7)))

@@ -488,7 +488,9 @@ class DaskHammingNeighbors(BaseEstimator):
         blocks, sizes, is_dask = self._query_blocks(X)
         search, merge = delayed(_shard_radius), delayed(_merge_radius)
         merged = [
-            _tree_reduce([search(shard, block, radius) for shard in self.shards_], merge)
+            _tree_reduce(
+                [search(shard, block, radius) for shard in self.shards_], merge
+            )
             for block in blocks
         ]
         return merged, sizes, is_dask
