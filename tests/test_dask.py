@@ -4,6 +4,7 @@ Every search result is compared with one in-process HammingNeighbors over the
 concatenated codes: same distances, same indices, same order (ties included).
 """
 
+import itertools
 import os
 import pickle
 
@@ -59,7 +60,7 @@ QUERIES = np.vstack([CODES[[0, 99, 100, 399]], tied_codes(20, seed=1)])
 # k larger than any shard; many small shards
 CHUNKINGS = {
     "one_shard": (N_DB,),
-    "unequal_empty": (100, 0, 37, 120, 43, 100),
+    "unequal_empty": (100, 0, 37, 1, 119, 43, 100),
     "small": (37,) * 10 + (30,),
 }
 
@@ -89,6 +90,14 @@ def test_kneighbors_equals_single_process(client, name):
         ):
             np.testing.assert_array_equal(got[0], expected[0])
             np.testing.assert_array_equal(got[1], expected[1])
+        # X=None: the database searches itself, each code excluded
+        k = min(k, N_DB - 1)
+        expected = reference().kneighbors(None, k)
+        got = nn.kneighbors(None, k)
+        assert got[1].chunks[0] == tuple(c for c in chunks if c)
+        got = client.compute(got, sync=True)
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])
 
 
 def test_ties_straddle_shard_boundaries():
@@ -117,9 +126,19 @@ def test_radius_neighbors_equals_single_process(client, name):
             for part in (0, 1):
                 for a, b in zip(got[part], expected[part]):
                     np.testing.assert_array_equal(a, b)
-    for mode in ("connectivity", "distance"):
-        got = nn.radius_neighbors_graph(dask_queries, mode=mode)
-        want = reference().radius_neighbors_graph(QUERIES, 3, mode=mode)
+        got = client.compute(nn.radius_neighbors(None, radius), sync=True)
+        expected = reference().radius_neighbors(None, radius)
+        assert len(got[1]) == N_DB
+        for part in (0, 1):
+            for a, b in zip(got[part], expected[part]):
+                np.testing.assert_array_equal(a, b)
+    for mode, queries in itertools.product(
+        ("connectivity", "distance"), (dask_queries, None)
+    ):
+        got = nn.radius_neighbors_graph(queries, mode=mode)
+        want = reference().radius_neighbors_graph(
+            None if queries is None else QUERIES, 3, mode=mode
+        )
         for attr in ("data", "indices", "indptr"):
             np.testing.assert_array_equal(getattr(got, attr), getattr(want, attr))
 
@@ -133,6 +152,10 @@ def test_kneighbors_graph_equals_single_process(client):
             assert got.shape == (len(QUERIES), N_DB)
             for attr in ("data", "indices", "indptr"):
                 np.testing.assert_array_equal(getattr(got, attr), getattr(want, attr))
+        got = nn.kneighbors_graph(None, mode=mode)
+        want = reference(9).kneighbors_graph(None, mode=mode)
+        for attr in ("data", "indices", "indptr"):
+            np.testing.assert_array_equal(getattr(got, attr), getattr(want, attr))
 
 
 def test_kneighbors_of_dask_queries_is_lazy(client):
@@ -256,8 +279,8 @@ def test_bad_input(client, tmp_path):
         nn.kneighbors(QUERIES.astype(np.float32))
     with pytest.raises(ValueError, match="n_neighbors <= n_samples_fit"):
         nn.kneighbors(QUERIES, N_DB + 1)
-    with pytest.raises(ValueError, match="X=None"):
-        nn.kneighbors(None)
+    with pytest.raises(ValueError, match=r"n_samples_fit - 1 \(X=None"):
+        nn.kneighbors(None, N_DB)
     with pytest.raises(ValueError, match="radius must be given"):
         nn.radius_neighbors(QUERIES)
     with pytest.raises(ValueError, match="mode must be"):

@@ -19,15 +19,17 @@ _MERGE_FAN_IN = 8
 
 
 class _Shard:
-    """A fitted HammingNeighbors over database rows [offset, offset + n_rows).
+    """A fitted HammingNeighbors over database rows [offset, offset + n_rows),
+    and those codes (the same array: queries of ``X=None`` searches).
 
     ``__sizeof__`` counts the codes: dask measures results with ``sizeof``, and
     without it the scheduler would see a few bytes and could move a shard to
     its queries instead of running the query task where the shard lives.
     """
 
-    def __init__(self, index, offset, n_rows, nbytes):
+    def __init__(self, index, codes, offset, n_rows, nbytes):
         self.index = index
+        self.codes = codes
         self.offset = offset
         self.n_rows = n_rows
         self.nbytes = nbytes
@@ -37,8 +39,13 @@ class _Shard:
 
 
 def _build_shard(codes, offset, n_jobs):
+    codes = np.ascontiguousarray(codes)
     index = HammingNeighbors(n_jobs=n_jobs).fit(codes)
-    return _Shard(index, offset, codes.shape[0], codes.nbytes)
+    return _Shard(index, codes, offset, codes.shape[0], codes.nbytes)
+
+
+def _shard_codes(shard):
+    return shard.codes
 
 
 def _load_npy(path):
@@ -46,12 +53,17 @@ def _load_npy(path):
 
 
 # -- per-shard searches and their merges (run on the workers) -------------------
-def _shard_kneighbors(shard, queries, k):
-    """Top-min(k, shard size) of one shard, with global database indices."""
-    k = min(k, shard.n_rows)
-    if queries.shape[0] == 0:
-        return np.empty((0, k), dtype=np.int32), np.empty((0, k), dtype=np.int64)
-    distances, indices = shard.index.kneighbors(queries, k)
+def _shard_kneighbors(shard, queries, k, own=False):
+    """Top-min(k, shard size) of one shard, with global database indices.
+
+    ``own``: the queries are the shard's own codes, each excluded from its
+    own result (HammingNeighbors' ``X=None`` rule).
+    """
+    k = min(k, shard.n_rows - own)
+    if queries.shape[0] == 0 or k == 0:
+        n_queries = queries.shape[0]
+        return np.empty((n_queries, k), np.int32), np.empty((n_queries, k), np.int64)
+    distances, indices = shard.index.kneighbors(None if own else queries, k)
     return distances, indices + shard.offset
 
 
@@ -66,13 +78,15 @@ def _merge_kneighbors(k, *parts):
     )
 
 
-def _shard_radius(shard, queries, radius):
+def _shard_radius(shard, queries, radius, own=False):
     """Neighbours of one shard within radius as flat (query, distance, index)."""
     if queries.shape[0] == 0:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty.astype(np.int32), empty
     # the CSR graph keeps explicit zeros and the (distance, index) order per row
-    graph = shard.index.radius_neighbors_graph(queries, radius, mode="distance")
+    graph = shard.index.radius_neighbors_graph(
+        None if own else queries, radius, mode="distance"
+    )
     query = np.repeat(np.arange(queries.shape[0]), np.diff(graph.indptr))
     return (
         query,
@@ -272,8 +286,10 @@ class DaskHammingNeighbors(BaseEstimator):
     the queries) are held in the task graph, i.e. in the scheduler's memory;
     for large data pass dask arrays read from storage or ``.npy`` files.
 
-    ``X=None`` (the database querying itself) is not supported: pass the
-    codes. A fitted estimator holds futures of its client and cannot be
+    ``X=None`` searches the database for itself, each code excluded from its
+    own result (scikit-learn's rule), as lazy dask arrays chunked by shard:
+    every shard's codes are sent to every other shard (n_shards squared
+    tasks, plus the merges). A fitted estimator holds futures of its client and cannot be
     pickled usefully; an unfitted one clones and pickles as usual.
 
     References
@@ -358,13 +374,15 @@ class DaskHammingNeighbors(BaseEstimator):
 
     # -- queries -----------------------------------------------------------------
     def _query_blocks(self, X):
-        """Validated queries as (delayed blocks, block sizes, is_dask)."""
+        """Validated queries as (delayed blocks, block sizes, is_dask, self_search).
+
+        ``X=None`` (``self_search``): block ``b`` is the codes of shard ``b``,
+        and the result is lazy, as for a dask array of queries.
+        """
         check_is_fitted(self)
         if X is None:
-            raise ValueError(
-                "X=None (the database querying itself) is not supported by "
-                "DaskHammingNeighbors; pass the query codes"
-            )
+            blocks = [delayed(_shard_codes)(shard) for shard in self.shards_]
+            return blocks, np.diff(self.shard_offsets_).tolist(), True, True
         is_dask = isinstance(X, da.Array)
         if not is_dask:
             X = np.asarray(X)
@@ -377,38 +395,49 @@ class DaskHammingNeighbors(BaseEstimator):
         if not is_dask:
             if X.shape[0] == 0:
                 raise ValueError("X must hold at least one query, got 0 rows")
-            return [delayed(np.ascontiguousarray(X), pure=True)], [X.shape[0]], False
+            block = delayed(np.ascontiguousarray(X), pure=True)
+            return [block], [X.shape[0]], False, False
         X = X.rechunk({1: -1})
         if any(np.isnan(c) for c in X.chunks[0]):
             raise ValueError(
                 "X has chunks of unknown size; call X.compute_chunk_sizes() first"
             )
-        return list(X.to_delayed()[:, 0]), list(X.chunks[0]), True
+        return list(X.to_delayed()[:, 0]), list(X.chunks[0]), True, False
 
     def _compute(self, results):
         """Compute delayed results on the shards' client, gathering only them."""
         return self.shards_[0].client.compute(results, sync=True)
 
-    def _kneighbors_delayed(self, X, k):
-        blocks, sizes, is_dask = self._query_blocks(X)
-        search, merge = delayed(_shard_kneighbors), delayed(_merge_kneighbors)
-        merged = [
-            _tree_reduce(
-                [search(shard, block, k) for shard in self.shards_],
-                lambda *parts: merge(k, *parts),
-            )
-            for block in blocks
+    def _searches(self, X, search, *args):
+        """Per query block, the delayed searches of every shard."""
+        blocks, sizes, is_dask, self_search = self._query_blocks(X)
+        search = delayed(search)
+        parts = [
+            [
+                search(shard, block, *args, self_search and b == s)
+                for s, shard in enumerate(self.shards_)
+            ]
+            for b, block in enumerate(blocks)
         ]
+        return parts, sizes, is_dask
+
+    def _kneighbors_delayed(self, X, k):
+        parts, sizes, is_dask = self._searches(X, _shard_kneighbors, k)
+        merge = delayed(_merge_kneighbors)
+        merged = [_tree_reduce(p, lambda *parts: merge(k, *parts)) for p in parts]
         return merged, sizes, is_dask
 
-    def kneighbors(self, X, n_neighbors=None, return_distance=True):
+    def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
         """Find the k nearest database codes of each query, across all shards.
 
         Parameters
         ----------
-        X : ndarray or dask array of shape (n_queries, n_bytes), dtype uint8
+        X : ndarray or dask array of shape (n_queries, n_bytes), dtype uint8, \
+                default=None
             Query codes. A NumPy array is searched now; a dask array gives
-            lazy dask arrays chunked by its row chunks.
+            lazy dask arrays chunked by its row chunks. ``None`` queries the
+            database codes themselves, each excluded from its own result
+            (lazy, chunked by shard).
         n_neighbors : int, default=None
             Number of neighbours; defaults to the constructor's value.
         return_distance : bool, default=True
@@ -425,10 +454,11 @@ class DaskHammingNeighbors(BaseEstimator):
             self.n_neighbors if n_neighbors is None else n_neighbors, "n_neighbors"
         )
         check_is_fitted(self)
-        if k > self.n_samples_fit_:
+        if k > self.n_samples_fit_ - (X is None):
             raise ValueError(
-                f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
-                f"n_samples_fit = {self.n_samples_fit_}"
+                f"Expected n_neighbors <= n_samples_fit"
+                f"{' - 1 (X=None excludes each point)' if X is None else ''}, "
+                f"but n_neighbors = {k}, n_samples_fit = {self.n_samples_fit_}"
             )
         merged, sizes, is_dask = self._kneighbors_delayed(X, k)
         if is_dask:
@@ -445,13 +475,15 @@ class DaskHammingNeighbors(BaseEstimator):
             distances, indices = self._compute(merged[0])
         return (distances, indices) if return_distance else indices
 
-    def kneighbors_graph(self, X, n_neighbors=None, mode="connectivity"):
+    def kneighbors_graph(self, X=None, n_neighbors=None, mode="connectivity"):
         """Sparse graph of the k nearest neighbours of each query.
 
         Parameters
         ----------
-        X : ndarray or dask array of shape (n_queries, n_bytes), dtype uint8
+        X : ndarray or dask array of shape (n_queries, n_bytes), dtype uint8, \
+                default=None
             Query codes; a dask array is computed (the graph is in memory).
+            ``None`` means the database, without self-loops.
         n_neighbors : int, default=None
             Number of neighbours; defaults to the constructor's value.
         mode : {'connectivity', 'distance'}, default='connectivity'
@@ -485,24 +517,20 @@ class DaskHammingNeighbors(BaseEstimator):
             raise ValueError("radius must be given, in the call or in the constructor")
         if isinstance(radius, bool) or not isinstance(radius, Real) or radius < 0:
             raise ValueError(f"radius must be a non-negative number, got {radius!r}")
-        blocks, sizes, is_dask = self._query_blocks(X)
-        search, merge = delayed(_shard_radius), delayed(_merge_radius)
-        merged = [
-            _tree_reduce(
-                [search(shard, block, radius) for shard in self.shards_], merge
-            )
-            for block in blocks
-        ]
-        return merged, sizes, is_dask
+        parts, sizes, is_dask = self._searches(X, _shard_radius, radius)
+        merge = delayed(_merge_radius)
+        return [_tree_reduce(p, merge) for p in parts], sizes, is_dask
 
-    def radius_neighbors(self, X, radius=None, return_distance=True):
+    def radius_neighbors(self, X=None, radius=None, return_distance=True):
         """Find every database code within a Hamming radius, across all shards.
 
         Parameters
         ----------
-        X : ndarray or dask array of shape (n_queries, n_bytes), dtype uint8
+        X : ndarray or dask array of shape (n_queries, n_bytes), dtype uint8, \
+                default=None
             Query codes. A dask array gives lazy object-dtype dask arrays
-            chunked by its row chunks.
+            chunked by its row chunks. ``None`` queries the database codes
+            themselves, each excluded (lazy, chunked by shard).
         radius : float, default=None
             Inclusive radius (``distance <= radius``); defaults to the
             constructor's value.
@@ -534,13 +562,15 @@ class DaskHammingNeighbors(BaseEstimator):
             distances, indices = self._compute(to_arrays(merged[0], sizes[0]))
         return (distances, indices) if return_distance else indices
 
-    def radius_neighbors_graph(self, X, radius=None, mode="connectivity"):
+    def radius_neighbors_graph(self, X=None, radius=None, mode="connectivity"):
         """Sparse graph of the neighbours within a Hamming radius.
 
         Parameters
         ----------
-        X : ndarray or dask array of shape (n_queries, n_bytes), dtype uint8
+        X : ndarray or dask array of shape (n_queries, n_bytes), dtype uint8, \
+                default=None
             Query codes; a dask array is computed (the graph is in memory).
+            ``None`` means the database, without self-loops.
         radius : float, default=None
             Inclusive radius; defaults to the constructor's value.
         mode : {'connectivity', 'distance'}, default='connectivity'
