@@ -88,8 +88,14 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--no-worker-profiler",
+        action="store_true",
+        help="disable the workers' statistical profiler (it samples every 10 ms)",
+    )
     args = parser.parse_args(argv)
 
+    import dask
     from distributed import Client, LocalCluster, get_task_stream
 
     from sklearn_hash import HammingNeighbors
@@ -102,7 +108,8 @@ def main(argv=None):
     )
     print(
         f"{args.n_database} x {args.nbits}-bit codes in {args.n_shards} shards, "
-        f"{args.n_queries} queries, k={args.k}, median of {args.repeats}"
+        f"{args.n_queries} queries, k={args.k}, median of {args.repeats}; "
+        f"worker profiler {'off' if args.no_worker_profiler else 'on'}"
     )
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -120,8 +127,10 @@ def main(argv=None):
             ("single process", 1, base_wall, base_cpu, 1.0, 1.0, None, None, True)
         )
         del codes  # the single-process index keeps its own reference
+        profiler = {"distributed.worker.profile.enabled": not args.no_worker_profiler}
         for n_workers in args.workers:
             with (
+                dask.config.set(profiler),
                 LocalCluster(
                     n_workers=n_workers,
                     threads_per_worker=1,
