@@ -7,6 +7,9 @@ concatenated codes: same distances, same indices, same order (ties included).
 import itertools
 import os
 import pickle
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -340,3 +343,25 @@ def test_grid_search_on_the_cluster(client):
         search.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
     )
     assert search.best_params_ == {"lsh__nbits": 64}
+
+
+def test_core_package_never_imports_dask():
+    """``import sklearn_hash`` (and every core module) loads no dask; without
+    dask, ``sklearn_hash.dask`` fails with the install command."""
+    code = textwrap.dedent(
+        """
+        import sys
+        import sklearn_hash, sklearn_hash.metrics, sklearn_hash.model_selection
+        import sklearn_hash.datasets, sklearn_hash.plot
+        assert not any(m.split(".")[0] in ("dask", "distributed") for m in sys.modules)
+        sys.modules["dask"] = None  # as if dask were not installed
+        try:
+            import sklearn_hash.dask
+        except ImportError as exc:
+            print(exc)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert 'pip install "sklearn_hash[dask]"' in out
