@@ -34,7 +34,9 @@ def test_center_subtracts_training_mean():
     X = rng.standard_normal((30, 10)) + 3.0
     hasher = SignHashing(center=True).fit(train)
     np.testing.assert_allclose(hasher.mean_, train.mean(axis=0))
-    np.testing.assert_array_equal(hasher.transform(X), pack_bits(X - train.mean(axis=0) > 0))
+    np.testing.assert_array_equal(
+        hasher.transform(X), pack_bits(X - train.mean(axis=0) > 0)
+    )
 
 
 def test_center_helps_non_negative_features():
@@ -79,5 +81,7 @@ def test_pipeline_search_matches_reference():
     rng = np.random.RandomState(5)
     database, queries = rng.standard_normal((300, 24)), rng.standard_normal((20, 24))
     pipe = make_pipeline(SignHashing(), HammingNeighbors(n_neighbors=7)).fit(database)
-    expected = hamming_kneighbors_reference(pack_bits(queries > 0), pack_bits(database > 0), 7)[1]
+    expected = hamming_kneighbors_reference(
+        pack_bits(queries > 0), pack_bits(database > 0), 7
+    )[1]
     np.testing.assert_array_equal(pipe.predict(queries), expected)

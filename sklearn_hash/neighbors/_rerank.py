@@ -49,7 +49,7 @@ def neighbor_recall(y_true, retrieved):
 
 
 class RerankNeighbors(BaseEstimator):
-    """k-NN by Hamming candidates re-scored exactly with the original vectors.
+    """Nearest neighbours by Hamming candidates re-scored with the original vectors.
 
     The two-stage search used with binary quantization of embeddings: a
     hasher encodes the database, :class:`HammingNeighbors` finds the
@@ -225,6 +225,11 @@ class RerankNeighbors(BaseEstimator):
                 f"n_candidates must be at least n_neighbors, got n_candidates="
                 f"{self.n_candidates} < n_neighbors={self.n_neighbors}"
             )
+        if isinstance(self.hasher, type):
+            raise TypeError(
+                f"The 'hasher' parameter must be an estimator instance, got the class "
+                f"{self.hasher.__name__}; pass {self.hasher.__name__}() instead"
+            )
         X = validate_data(self, X, dtype=(np.float64, np.float32))
         self.hasher_ = clone(self.hasher)
         if isinstance(self.hasher_, FrozenEstimator):
@@ -348,7 +353,9 @@ class RerankNeighbors(BaseEstimator):
         # distance 0 pushed it out, the last one): HammingNeighbors' X=None rule
         own = np.arange(self.n_samples_fit_)[rows]
         found = self.index_.kneighbors(
-            self.index_.codes_[rows], n_neighbors=n_candidates + 1, return_distance=False
+            self.index_.codes_[rows],
+            n_neighbors=n_candidates + 1,
+            return_distance=False,
         )
         is_own = found == own[:, None]
         is_own[~is_own.any(axis=1), -1] = True
@@ -360,7 +367,9 @@ class RerankNeighbors(BaseEstimator):
         distances = np.empty((n_q, k), dtype=np.float32)
         indices = np.empty((n_q, k), dtype=np.int64)
         block = max(1, _GATHER_BUDGET // (n_c * queries.shape[1]))
-        n_threads = max(1, min(_openmp_effective_n_threads(self.n_jobs), -(-n_q // block)))
+        n_threads = max(
+            1, min(_openmp_effective_n_threads(self.n_jobs), -(-n_q // block))
+        )
         # every thread gets work: no block larger than an equal share
         block = min(block, -(-n_q // n_threads))
 
