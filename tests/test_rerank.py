@@ -324,3 +324,22 @@ def test_debian_minilm_recall(shared_data):
     assert hamming < 0.65
     assert recalls["float32"] >= 0.93
     assert abs(recalls["int8"] - recalls["float32"]) <= 0.01
+
+
+def test_main_job_rerank_rows():
+    import io
+
+    from sklearn_hash._cli import main
+
+    out = io.StringIO()
+    argv = ["--methods", "lsh", "--nbits", "32", "--rerank", "10", "200", "-k", "10"]
+    rows = main([*argv, "-q"], out=out)
+    assert [r["method"] for r in rows] == ["lsh", "lsh+rr10", "lsh+rr200"]
+    hamming, same_set, reranked = rows
+    # 10 candidates for 10 neighbours: the same set as the Hamming search
+    assert same_set["k-R@k"] == hamming["k-R@k"]
+    # measured on the embedded set: 0.095 -> 0.422
+    assert reranked["k-R@k"] > hamming["k-R@k"] + 0.2
+    assert "lsh+rr200" in out.getvalue() and "re-scored exactly" in out.getvalue()
+    with pytest.raises(SystemExit):
+        main(["--methods", "lsh", "--rerank", "5", "-k", "10", "-q"])
