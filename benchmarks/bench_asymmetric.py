@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from sklearn_hash import ITQ, LSH, AsymmetricLinV, PCAHashing, SpectralHashing
-from sklearn_hash._asymmetric import _radius_graph
+from sklearn_hash._asymmetric._graphs import _radius_graph
 from sklearn_hash._bits import hamming_distances_reference
 from sklearn_hash.metrics import hamming_mean_average_precision, pooled_average_precision
 

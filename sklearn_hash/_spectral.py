@@ -3,11 +3,10 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval
 
 from ._base import BaseHasher
-from ._itq import principal_directions
+from ._compat import Interval, _fit_context
+from ._linalg import principal_directions
 
 
 class SpectralHashing(BaseHasher):

@@ -13,13 +13,12 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_hash import AsymmetricLinV, HammingNeighbors, pack_bits, unpack_bits
-from sklearn_hash._asymmetric import (
+from sklearn_hash._asymmetric._graphs import _knn_graph, _radius_graph
+from sklearn_hash._asymmetric._objective import (
     _block_gain,
     _database_bit_update,
     _flip_gain_table,
-    _knn_graph,
     _pair_loss,
-    _radius_graph,
     _unique_codes,
 )
 from sklearn_hash._bits import hamming_distances_reference
