@@ -224,7 +224,7 @@ def evaluate(hasher, data, k, n_jobs=None, with_map=False, keep_for_plot=False):
     ``precision``, ``recall``).
     """
     from .metrics import hamming_precision_recall_curve
-    from .plot._base import _hamming_distances, _relevance
+    from .metrics._base import _hamming_distances, _relevance
 
     t0 = time.perf_counter()
     if hasattr(hasher, "encode_database") and data.train is data.base:

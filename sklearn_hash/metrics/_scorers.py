@@ -4,9 +4,10 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._curves import recall_at_r_curve
+from .._compat import Interval, StrOptions, validate_params
+from ._base import _codes_and_index
+from ._recall import recall_at_r_curve
 
 
 class _RecallScorer:
@@ -31,17 +32,8 @@ class _RecallScorer:
                 )
             return retrieved[:, : self.k]
         # database="test": index the test fold's own codes, query each against the others
-        steps = getattr(estimator, "steps", None)
-        if steps is None:
-            index, codes = clone(estimator), X
-        else:
-            index, codes = clone(steps[-1][1]), estimator[:-1].transform(X)
-        if not hasattr(index, "kneighbors"):
-            raise TypeError(
-                "database='test' needs an estimator (or a Pipeline ending in one) with a "
-                f"kneighbors method such as HammingNeighbors, got {type(index).__name__}"
-            )
-        index.fit(codes)
+        codes, index = _codes_and_index(estimator, X)
+        index = clone(index).fit(codes)
         return index.kneighbors(None, n_neighbors=self.k, return_distance=False)
 
     def __call__(self, estimator, X, y_true, sample_weight=None):
