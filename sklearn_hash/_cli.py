@@ -268,7 +268,7 @@ def evaluate(hasher, data, k, n_jobs=None, with_map=False, keep_for_plot=False):
 
 def plot_results(rows, args, data, path):
     """Write the figure of ``--plot``: one column per code length, a speed panel."""
-    from sklearn.utils._optional_dependencies import check_matplotlib_support
+    from ._compat import check_matplotlib_support
 
     check_matplotlib_support("python -m sklearn_hash --plot")
     from matplotlib import colormaps

@@ -11,7 +11,7 @@ import pkgutil
 
 
 def public_modules():
-    """Dotted names of the public modules: ``sklearn_hash`` and its public subpackages."""
+    """Dotted names of the public modules: the package and its public subpackages."""
     import sklearn_hash
 
     subpackages = sorted(

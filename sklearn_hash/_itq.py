@@ -140,9 +140,10 @@ class ITQ(BaseHasher):
       columns to ``nbits``; the random rotation then embeds the data
       isometrically in ``nbits`` dimensions (like ``LSH(rotate=True)``) and
       ITQ optimises that embedding. faiss's ``ITQTransform`` raises an error
-      in this case instead. This works but is no strength of ITQ: on 128-d
-      SIFT at 256 bits, ``LSH(rotate=True, train_thresholds=True)`` has
-      clearly better recall (benchmarks/RESULTS.md).
+      in this case instead. This works but is no strength of ITQ:
+      ``LSH(rotate=True, train_thresholds=True)`` is the better choice for
+      codes longer than the dimension (measured in the user guide's
+      benchmarks).
     - faiss's ``ITQTransform`` also L2-normalises the centred training
       vectors before PCA and subsamples to ``max(32768, 10 d)`` points;
       neither is in the paper, so neither is done here.

@@ -120,9 +120,8 @@ class SpectralHashing(BaseHasher):
     projections at short codes; at long codes, when there are fewer
     informative directions than bits, it spends bits on ever higher
     frequencies of the same directions and falls behind LSH and ITQ (the
-    ITQ paper reports this; on 128-d SIFT it happens from 128 bits, see
-    benchmarks/RESULTS.md). Sparse input is accepted (dense
-    ``(n_features, n_features)`` covariance).
+    ITQ paper reports this; the benchmarks show it on SIFT). Sparse input is
+    accepted (dense ``(n_features, n_features)`` covariance).
 
     References
     ----------

@@ -25,7 +25,7 @@ def _distance_blocks(n_rows, n_cols):
 
 
 def _radius_graph(Xn, n_neighbors):
-    """Neighbours within the radius at which points have n_neighbors neighbours on average.
+    """Neighbours within the radius giving n_neighbors neighbours per point on average.
 
     The radius is the ``(n_neighbors * n)``-th smallest distance among ordered
     pairs of distinct points, found exactly in one blocked pass (memory about
@@ -76,7 +76,7 @@ def _knn_graph(Xn, n_neighbors):
 
 
 def _new_item_neighbors(Xn, X_fit, max_sq_distance):
-    """Sparse (n_items, n_train) relation: which training queries have the item as neighbour.
+    """Sparse (n_items, n_train): which training queries have the item as neighbour.
 
     Item ``a`` is a neighbour of training point ``i`` if their squared
     distance is at most ``max_sq_distance`` (a scalar radius, or one bound per

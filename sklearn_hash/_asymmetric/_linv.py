@@ -379,7 +379,8 @@ class AsymmetricLinV(BaseHasher):
         n_samples = X.shape[0]
         if n_samples < 2:
             raise ValueError(
-                f"{type(self).__name__} needs at least 2 samples, got n_samples={n_samples}"
+                f"{type(self).__name__} needs at least 2 samples, "
+                f"got n_samples={n_samples}"
             )
         rng = check_random_state(self.random_state)
         K = self.nbits
@@ -544,7 +545,8 @@ class AsymmetricLinV(BaseHasher):
     def _n_neighbors_effective(self, n_samples):
         if self.n_neighbors > n_samples - 1:
             warnings.warn(
-                f"n_neighbors={self.n_neighbors} is not smaller than n_samples={n_samples}; "
+                f"n_neighbors={self.n_neighbors} is not smaller than "
+                f"n_samples={n_samples}; "
                 f"using n_neighbors={n_samples - 1}",
                 UserWarning,
             )

@@ -8,6 +8,9 @@ coordinate-wise encoding of new database items.
 
 import numpy as np
 from scipy import sparse
+from sklearn.utils import gen_batches
+
+from .._compat import get_chunk_n_rows
 
 # Sweeps of the coordinate-wise out-of-sample rule of encode_database.
 _ENCODE_MAX_SWEEPS = 10
@@ -68,8 +71,9 @@ class _Objective:
         self.nbits = U.shape[1]
         self.beta, self.exponent = beta, exponent
         self.scores = np.zeros(len(rows), dtype=np.int32)
-        for start in range(0, len(rows), 1 << 18):
-            part = slice(start, start + (1 << 18))
+        # per pair: the two gathered float32 code rows
+        chunk = get_chunk_n_rows(row_bytes=8 * self.nbits, max_n_rows=len(rows))
+        for part in gen_batches(len(rows), chunk):
             self.scores[part] = np.einsum(
                 "ij,ij->i", U[rows[part]], V[cols[part]], dtype=np.float32
             ).astype(np.int32)
@@ -83,7 +87,7 @@ class _Objective:
         )
 
     def best_threshold(self, scores):
-        """(theta, mean loss) minimising the sampled loss; the smallest theta on ties."""
+        """(theta, mean loss) minimising the sampled loss; smallest theta on ties."""
         K = self.nbits
         levels = (scores + K) // 2
         counts = [
@@ -147,15 +151,13 @@ class _GainMatrix:
 
     def __matmul__(self, v):
         summed = np.bincount(self.v_inverse, weights=v, minlength=self.table.shape[1])
-        return (self.table @ summed)[self.u_inverse].astype(
-            np.float32
-        ) + self.correction @ v
+        by_row = (self.table @ summed)[self.u_inverse].astype(np.float32)
+        return by_row + self.correction @ v
 
-    def __rmatmul__(self, l):
-        summed = np.bincount(self.u_inverse, weights=l, minlength=self.table.shape[0])
-        return (summed @ self.table)[self.v_inverse].astype(
-            np.float32
-        ) + self.correction.T @ l
+    def __rmatmul__(self, u):
+        summed = np.bincount(self.u_inverse, weights=u, minlength=self.table.shape[0])
+        by_col = (summed @ self.table)[self.v_inverse].astype(np.float32)
+        return by_col + self.correction.T @ u
 
     def toarray(self):
         return self.table[self.u_inverse][:, self.v_inverse] + self.correction.toarray()
@@ -181,7 +183,7 @@ def _block_gain(u_codebook, rows, v_codebook, cols, positives_block, gain_tables
 
 
 def _pair_labels(positives, rows, cols):
-    """+1 where (rows[t], cols[t]) is a neighbour pair in the sparse relation, else -1."""
+    """+1 where (rows[t], cols[t]) is a pair of the sparse relation, else -1."""
     pos = positives.tocoo()
     n = positives.shape[1]
     keys = np.sort(pos.row.astype(np.int64) * n + pos.col)

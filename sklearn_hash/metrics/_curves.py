@@ -271,7 +271,9 @@ def hamming_precision_recall_curve(
     >>> from sklearn_hash.metrics import hamming_precision_recall_curve
     >>> relevant = [[True, False, True, False], [False, True, False, False]]
     >>> distances = [[0, 1, 1, 3], [2, 0, 1, 2]]
-    >>> precision, recall, thresholds = hamming_precision_recall_curve(relevant, distances)
+    >>> precision, recall, thresholds = hamming_precision_recall_curve(
+    ...     relevant, distances
+    ... )
     >>> thresholds
     array([0, 1, 2, 3])
     >>> precision.round(3).tolist(), recall.round(3).tolist()

@@ -152,7 +152,10 @@ def hamming_mean_average_precision(relevant, distances, *, ties="expected"):
     >>> distances = [[0, 1, 1]]
     >>> hamming_mean_average_precision(relevant, distances, ties="optimistic")
     1.0
-    >>> round(hamming_mean_average_precision(relevant, distances, ties="pessimistic"), 4)
+    >>> pessimistic = hamming_mean_average_precision(
+    ...     relevant, distances, ties="pessimistic"
+    ... )
+    >>> round(pessimistic, 4)
     0.8333
     >>> round(hamming_mean_average_precision(relevant, distances), 4)
     0.9167

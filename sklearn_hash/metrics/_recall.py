@@ -22,7 +22,8 @@ def _check_neighbor_arrays(true_neighbors, retrieved_neighbors):
             raise TypeError(f"{name} must hold integer indices, got dtype {arr.dtype}")
     if true_neighbors.shape[0] != retrieved_neighbors.shape[0]:
         raise ValueError(
-            f"true_neighbors and retrieved_neighbors must have the same number of queries, "
+            "true_neighbors and retrieved_neighbors must have the same number of "
+            "queries, "
             f"got {true_neighbors.shape[0]} and {retrieved_neighbors.shape[0]}"
         )
     if true_neighbors.shape[0] == 0:
@@ -31,7 +32,7 @@ def _check_neighbor_arrays(true_neighbors, retrieved_neighbors):
 
 
 def _check_cutoff(value, name, available, what):
-    """The cut-off (validated positive by ``validate_params``), at most ``available``."""
+    """The cut-off (positive, by ``validate_params``), at most ``available``."""
     if value is None:
         return available
     if value > available:
@@ -53,7 +54,8 @@ def recall_at_k(true_neighbors, retrieved_neighbors, k=None):
     For each query :math:`q`, with :math:`T_k(q)` the indices of its true k
     nearest neighbours and :math:`A_k(q)` the first k retrieved indices,
 
-    .. math:: \\text{recall@k} = \\frac{1}{n_q} \\sum_q \\frac{|A_k(q) \\cap T_k(q)|}{k}.
+    .. math:: \\text{recall@k} = \\frac{1}{n_q} \\sum_q
+              \\frac{|A_k(q) \\cap T_k(q)|}{k}.
 
     Ties in the true (float) distances are not resolved: the ground truth's
     order is taken as given. Duplicate retrieved indices count once.
@@ -228,7 +230,8 @@ def recall_at_r_curve(true_neighbors, retrieved_neighbors, *, n_true=1):
     )
     if n_true > true_neighbors.shape[1]:
         raise ValueError(
-            f"n_true={n_true} exceeds the {true_neighbors.shape[1]} true neighbours given"
+            f"n_true={n_true} exceeds the {true_neighbors.shape[1]} true "
+            "neighbours given"
         )
     truth = true_neighbors[:, :n_true]
     # hit[q, j]: retrieved[q, j] is a true neighbour not already retrieved earlier

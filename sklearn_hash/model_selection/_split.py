@@ -107,13 +107,14 @@ def exact_neighbors(
     )
     if queries.shape[1] != database.shape[1]:
         raise ValueError(
-            f"queries have {queries.shape[1]} features but database has {database.shape[1]}"
+            f"queries have {queries.shape[1]} features but database has "
+            f"{database.shape[1]}"
         )
     available = database.shape[0] - self_query
     if n_neighbors > available:
         raise ValueError(
-            f"n_neighbors={n_neighbors} exceeds the {available} database vectors available"
-            + (" (each point excludes itself)" if self_query else "")
+            f"n_neighbors={n_neighbors} exceeds the {available} database vectors "
+            "available" + (" (each point excludes itself)" if self_query else "")
         )
     distances, indices = exact_kneighbors(
         queries,
@@ -211,8 +212,11 @@ def query_database_split(
     >>> X, y, cv = query_database_split(data.base, data.query, data.ground_truth[:, :1])
     >>> X.shape, y.shape, cv.get_n_splits()
     ((30570, 128), (30570, 1), 1)
-    >>> pipe = make_pipeline(LSH(nbits=32, random_state=0), HammingNeighbors(n_neighbors=10))
-    >>> search = GridSearchCV(pipe, {"lsh__nbits": [16, 64]}, cv=cv, refit=False).fit(X, y)
+    >>> pipe = make_pipeline(
+    ...     LSH(nbits=32, random_state=0), HammingNeighbors(n_neighbors=10)
+    ... )
+    >>> search = GridSearchCV(pipe, {"lsh__nbits": [16, 64]}, cv=cv, refit=False)
+    >>> search = search.fit(X, y)
     >>> search.best_params_
     {'lsh__nbits': 64}
     """
@@ -293,7 +297,8 @@ def kfold_neighbors_split(
     metric : {"euclidean", "cosine"}, default="euclidean"
         Distance of the ground truth.
     shuffle : bool, default=False
-        Shuffle before splitting into folds (as :class:`~sklearn.model_selection.KFold`).
+        Shuffle before splitting into folds (as
+        :class:`~sklearn.model_selection.KFold`).
     random_state : int, RandomState instance or None, default=None
         Seed of the shuffle.
     verbose : int, default=0
@@ -346,7 +351,8 @@ def kfold_neighbors_split(
         members = np.flatnonzero(test_fold == fold)
         if len(members) <= n_neighbors:
             raise ValueError(
-                f"fold {fold} has {len(members)} points, not more than n_neighbors={n_neighbors}"
+                f"fold {fold} has {len(members)} points, not more than "
+                f"n_neighbors={n_neighbors}"
             )
         y[members] = exact_neighbors(
             X[members], n_neighbors=n_neighbors, metric=metric, verbose=verbose

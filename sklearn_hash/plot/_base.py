@@ -41,11 +41,12 @@ class _CurveDisplayMixin:
         legend_values=None,
         legend_metric=None,
     ):
-        """Plot one line per (x, y); store them in ``line_``; add a legend if labelled."""
+        """Plot one line per (x, y), stored in ``line_``; a legend if labelled."""
         n_curves = len(xs)
         if len(ys) != n_curves:
             raise ValueError(
-                f"{self.__class__.__name__}: got {n_curves} x arrays and {len(ys)} y arrays"
+                f"{self.__class__.__name__}: got {n_curves} x arrays and "
+                f"{len(ys)} y arrays"
             )
         names = _as_list(names) or [None] * n_curves
         if len(names) == 1 and n_curves > 1:

@@ -55,7 +55,8 @@ class RecallAtRDisplay(_CurveDisplayMixin):
     >>> from sklearn_hash.datasets import load_sift_skimage
     >>> from sklearn_hash.plot import RecallAtRDisplay
     >>> data = load_sift_skimage()
-    >>> pipe = make_pipeline(LSH(nbits=64, random_state=0), HammingNeighbors()).fit(data.base)
+    >>> pipe = make_pipeline(LSH(nbits=64, random_state=0), HammingNeighbors())
+    >>> pipe = pipe.fit(data.base)
     >>> display = RecallAtRDisplay.from_estimator(pipe, data.query, data.ground_truth,
     ...                                           max_r=100, name="LSH 64 bits")
     >>> display.r_values[-1], bool(display.recall[-1] > display.recall[0])

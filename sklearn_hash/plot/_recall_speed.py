@@ -115,7 +115,7 @@ class RecallSpeedDisplay(_CurveDisplayMixin):
         from matplotlib.ticker import StrMethodFormatter
 
         self.ax_.set_yscale("log")
-        # plain numbers ("5,000"), not powers of ten, on a log axis that may span < 1 decade
+        # plain numbers ("5,000"), not powers of ten: the axis may span < 1 decade
         self.ax_.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         self.ax_.yaxis.set_minor_formatter(StrMethodFormatter("{x:,.0f}"))
         self.ax_.margins(y=0.1)
