@@ -9,7 +9,6 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
 from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
-from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_hash import AsymmetricLinV, HammingNeighbors, pack_bits, unpack_bits
@@ -21,8 +20,9 @@ from sklearn_hash._asymmetric._objective import (
     _pair_loss,
     _unique_codes,
 )
-from sklearn_hash.metrics._base import _hamming_distances
+from sklearn_hash._compat import InvalidParameterError
 from sklearn_hash.metrics import hamming_mean_average_precision
+from sklearn_hash.metrics._base import _hamming_distances
 
 FAST = dict(n_epochs=1, max_iter=2, block_size=60)
 FIT_TRANSFORM_REASON = (
