@@ -233,7 +233,7 @@ def evaluate(hasher, data, k, n_jobs=None, with_map=False, keep_for_plot=False):
     ``precision``, ``recall``).
     """
     from .metrics import hamming_precision_recall_curve
-    from .plot._base import _hamming_distances, _relevance
+    from .metrics._base import _hamming_distances, _relevance
 
     t0 = time.perf_counter()
     if hasattr(hasher, "encode_database") and data.train is data.base:
@@ -309,7 +309,7 @@ def evaluate_rerank(hasher, data, k, n_candidates, n_jobs=None):
 
 def plot_results(rows, args, data, path):
     """Write the figure of ``--plot``: one column per code length, a speed panel."""
-    from sklearn.utils._optional_dependencies import check_matplotlib_support
+    from ._compat import check_matplotlib_support
 
     check_matplotlib_support("python -m sklearn_hash --plot")
     from matplotlib import colormaps

@@ -1,11 +1,11 @@
 """Binary quantization: one bit per coordinate, the sign of the vector."""
 
 import numpy as np
-from sklearn.base import _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseHasher
 from ._bits import n_bytes
+from ._compat import _fit_context
 
 
 class SignHashing(BaseHasher):

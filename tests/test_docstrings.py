@@ -24,13 +24,9 @@ from pathlib import Path
 
 import pytest
 
-PUBLIC_MODULES = [
-    "sklearn_hash",
-    "sklearn_hash.metrics",
-    "sklearn_hash.model_selection",
-    "sklearn_hash.datasets",
-    "sklearn_hash.plot",
-]
+from sklearn_hash._discovery import public_modules
+
+PUBLIC_MODULES = public_modules()
 API_RST = Path(__file__).resolve().parents[1] / "doc" / "api.rst"
 
 IGNORED_CHECKS = {"GL01", "GL02", "RT02"}

@@ -4,13 +4,18 @@ from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.frozen import FrozenEstimator
-from sklearn.preprocessing import normalize
-from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _fit_context,
+    _openmp_effective_n_threads,
+)
+from .._neighbors_exact import l2_normalize_rows
 from ._hamming import HammingNeighbors
 
 # Elements (queries x candidates x features) gathered per block by one thread:
@@ -280,8 +285,8 @@ class RerankNeighbors(BaseEstimator):
 
     def _prepared(self, X):
         """Vectors as the metric compares them: float32, unit rows for cosine."""
-        X = normalize(X) if self.metric == "cosine" else X
-        return np.ascontiguousarray(X, dtype=np.float32)
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        return l2_normalize_rows(X) if self.metric == "cosine" else X
 
     # -- search ------------------------------------------------------------------
     def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
