@@ -151,9 +151,11 @@ class RerankNeighbors(BaseEstimator):
 
     Memory: the codes (``ceil(nbits / 8)`` bytes per vector) plus the
     vectors (``4 d`` bytes for float32, ``d`` for int8). Queries are
-    processed in chunks, so the working memory is bounded by about 32 MiB
-    of candidate indices plus 8 MiB of gathered vectors per thread whatever
-    the number of queries. The re-scoring of the blocks of a chunk runs in
+    processed in chunks, so whatever the number of queries the working
+    memory is about 32 MiB of candidate indices plus, per thread, 8 MiB of
+    gathered vectors (two or three such float32 buffers for int8 and
+    Euclidean; at least one query's candidates, ``4 d n_candidates``
+    bytes, when that is more). The re-scoring of the blocks of a chunk runs in
     ``n_jobs`` threads (NumPy releases the GIL in gathering and summing).
 
     ``kneighbors(X=None)`` searches the database against itself, each point
