@@ -319,13 +319,6 @@ def kfold_neighbors_split(
     --------
     query_database_split : Separate database and query sets.
 
-    References
-    ----------
-    .. [1] T. Hastie, R. Tibshirani, J. Friedman, "The Elements of Statistical
-       Learning", 2nd ed., Springer 2009, section 7.10 (cross-validation).
-    .. [2] F. Pedregosa et al., "Scikit-learn: machine learning in Python",
-       JMLR 12, 2011 (the model selection API).
-
     Examples
     --------
     >>> from sklearn.model_selection import cross_val_score
