@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from sklearn_hash import ITQ, LSH, AsymmetricLinV, PCAHashing, SpectralHashing
-from sklearn_hash._asymmetric import _radius_graph
-from sklearn_hash._bits import hamming_distances_reference
+from sklearn_hash._asymmetric._graphs import _radius_graph
+from sklearn_hash.metrics._base import _hamming_distances
 from sklearn_hash.metrics import hamming_mean_average_precision, pooled_average_precision
 
 METHODS = {
@@ -75,7 +75,7 @@ def evaluate(name, nbits, seed, args, base, query, relevant):
     tic, cpu = time.perf_counter(), time.process_time()
     db_codes = hasher.fit_transform(base)
     fit_time, fit_cpu = time.perf_counter() - tic, time.process_time() - cpu
-    dist = hamming_distances_reference(hasher.transform(query), db_codes)
+    dist = _hamming_distances(hasher.transform(query), db_codes)
     return {
         "mAP": hamming_mean_average_precision(relevant, dist),
         "mAP_pess": hamming_mean_average_precision(relevant, dist, ties="pessimistic"),

@@ -27,7 +27,7 @@ from sklearn_hash.metrics import (
     precision_recall_at_radius,
     recall_at_k,
 )
-from sklearn_hash.plot._base import _hamming_distances, _relevance
+from sklearn_hash.metrics._base import _hamming_distances, _relevance
 
 
 def _faiss_criterion(criterion, gt, D, I):

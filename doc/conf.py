@@ -21,6 +21,7 @@ from pathlib import Path
 from sphinx.util import logging
 
 import sklearn_hash
+from sklearn_hash._discovery import public_modules
 
 DOC_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOC_DIR / "sphinxext"))
@@ -61,15 +62,9 @@ numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
 
-# Public modules whose ``__all__`` the API reference (api.rst) must list in full.
-PUBLIC_MODULES = [
-    "sklearn_hash",
-    "sklearn_hash.metrics",
-    "sklearn_hash.model_selection",
-    "sklearn_hash.datasets",
-    "sklearn_hash.plot",
-    "sklearn_hash.dask",
-]
+# Public modules whose ``__all__`` the API reference (api.rst) must list in full:
+# one rule, shared with tests/test_docstrings.py (no leading underscore).
+PUBLIC_MODULES = public_modules()
 
 # -- Gallery -----------------------------------------------------------------
 sphinx_gallery_conf = {

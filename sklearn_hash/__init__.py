@@ -5,9 +5,10 @@ from ._bits import pack_bits, unpack_bits
 from ._itq import ITQ, PCAHashing
 from ._lsh import LSH
 from ._show_versions import show_versions
+from ._sign import SignHashing
 from ._spectral import SpectralHashing
 from ._version import __version__
-from .neighbors import HammingNeighbors
+from .neighbors import HammingNeighbors, RerankNeighbors
 from .neural import NeuralProxyHash
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "NeuralProxyHash",
     "HammingNeighbors",
     "PCAHashing",
+    "RerankNeighbors",
+    "SignHashing",
     "SpectralHashing",
     "__version__",
     "pack_bits",

@@ -4,16 +4,14 @@ Contract (shared with faiss's binary indexes, so codes move between the two):
 a code of ``nbits`` bits is stored in ``ceil(nbits / 8)`` uint8 bytes, bit ``i``
 in byte ``i // 8`` at position ``i % 8`` (little bit order), padding bits zero.
 
-The Hamming functions here are brute-force references, written to be obviously
-correct; tests compare the Cython kernels against them.
+``hamming_kneighbors_reference`` is a brute-force k-NN reference, written to be
+obviously correct; tests compare the Cython kernels against it. Its dense distance
+matrix is the one of :mod:`sklearn_hash.metrics` (evaluation needs the same).
 """
 
 import numpy as np
 
-# popcount of every byte value, for the reference distance
-_BYTE_POPCOUNT = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(
-    axis=1, dtype=np.int32
-)
+from .metrics._base import _hamming_distances
 
 
 def n_bytes(nbits):
@@ -107,16 +105,9 @@ def unpack_bits(codes, nbits):
     return np.unpackbits(codes, axis=1, count=nbits, bitorder="little")
 
 
-def hamming_distances_reference(query_codes, database_codes):
-    """Dense (n_queries, n_database) Hamming distances, by byte lookup.
-
-    Reference only: memory is quadratic, use it on small inputs.
-    """
-    xor = query_codes[:, None, :] ^ database_codes[None, :, :]
-    return _BYTE_POPCOUNT[xor].sum(axis=2, dtype=np.int32)
-
-
-def hamming_kneighbors_reference(query_codes, database_codes, n_neighbors, exclude_self=False):
+def hamming_kneighbors_reference(
+    query_codes, database_codes, n_neighbors, exclude_self=False
+):
     """Brute-force Hamming k-NN ordered by (distance, index).
 
     Parameters
@@ -134,12 +125,16 @@ def hamming_kneighbors_reference(query_codes, database_codes, n_neighbors, exclu
     distances : ndarray of shape (n_queries, n_neighbors), dtype int32
     indices : ndarray of shape (n_queries, n_neighbors), dtype int64
     """
-    dist = hamming_distances_reference(query_codes, database_codes).astype(np.int64)
+    dist = _hamming_distances(query_codes, database_codes).astype(np.int64)
     n_db = database_codes.shape[0]
     if exclude_self:
         # one more than any real distance, so self sorts last and is cut off
         rows = np.arange(len(query_codes))
         dist[rows, rows] = 8 * database_codes.shape[1] + 1
     # a single integer key sorts by distance first, then index
-    order = np.argsort(dist * n_db + np.arange(n_db), axis=1, kind="stable")[:, :n_neighbors]
-    return np.take_along_axis(dist, order, axis=1).astype(np.int32), order.astype(np.int64)
+    order = np.argsort(dist * n_db + np.arange(n_db), axis=1, kind="stable")[
+        :, :n_neighbors
+    ]
+    return np.take_along_axis(dist, order, axis=1).astype(np.int32), order.astype(
+        np.int64
+    )

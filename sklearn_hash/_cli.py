@@ -82,6 +82,8 @@ examples:
   python -m sklearn_hash --methods lsh itq --nbits 64 256 -k 100
   python -m sklearn_hash --data ../shared/data/sift-images --plot results.png
   python -m sklearn_hash --data vectors.npy --metric cosine --n-queries 1000
+  python -m sklearn_hash --data ../shared/data/debian-minilm --metric cosine \
+      --methods itq --nbits 128 256 --rerank 100 1000
 """
 
 
@@ -126,6 +128,11 @@ def _parse_args(argv, methods):
                         help="write the figures to FILE (.png, .pdf, .svg): recall@R against R "
                              "and precision-recall of Hamming ranking per code length, and "
                              "recall against queries per second (needs matplotlib)")
+    parser.add_argument("--rerank", nargs="+", type=int, default=[], metavar="N",
+                        help="after each row, add a row 'METHOD+rrN' per N: the N best "
+                             "Hamming candidates re-scored exactly in the ground truth's "
+                             "metric with the float32 vectors (RerankNeighbors); its "
+                             "search q/s includes encoding the queries")
     parser.add_argument("--seed", type=int, default=0,
                         help="random_state of every hasher and of the query split (default: 0)")
     parser.add_argument("--n-jobs", type=int, default=None,
@@ -138,6 +145,8 @@ def _parse_args(argv, methods):
     args = parser.parse_args(argv)
     if args.k < 1 or any(b < 1 for b in args.nbits):
         parser.error("-k and every --nbits must be positive")
+    if any(n < args.k for n in args.rerank):
+        parser.error(f"every --rerank N must be at least -k ({args.k})")
     if args.n_queries is not None and args.n_queries < 1:
         parser.error("--n-queries must be positive")
     if args.n_train < 0:
@@ -213,7 +222,7 @@ def load_data(args):
     else:
         train_name = f"{len(train):,} {train_name} vectors"
     return Bunch(base=data.base, query=query, ground_truth=truth, name=name,
-                 train=train, train_name=train_name)
+                 train=train, train_name=train_name, metric=metric)
 
 
 def evaluate(hasher, data, k, n_jobs=None, with_map=False, keep_for_plot=False):
@@ -224,7 +233,7 @@ def evaluate(hasher, data, k, n_jobs=None, with_map=False, keep_for_plot=False):
     ``precision``, ``recall``).
     """
     from .metrics import hamming_precision_recall_curve
-    from .plot._base import _hamming_distances, _relevance
+    from .metrics._base import _hamming_distances, _relevance
 
     t0 = time.perf_counter()
     if hasattr(hasher, "encode_database") and data.train is data.base:
@@ -266,9 +275,41 @@ def evaluate(hasher, data, k, n_jobs=None, with_map=False, keep_for_plot=False):
     return row
 
 
+def evaluate_rerank(hasher, data, k, n_candidates, n_jobs=None):
+    """Re-rank the fitted hasher's Hamming candidates; a dict like ``evaluate``'s.
+
+    The hasher is used as fitted (frozen): the base is encoded with its
+    ``encode_database`` if it has one, else ``transform``. ``fit s`` is the time
+    to build the index (encode the base, store the vectors); ``search q/s``
+    includes encoding the queries; ``encode s`` and ``mAP`` are None.
+    """
+    from sklearn.frozen import FrozenEstimator
+
+    from .neighbors import RerankNeighbors
+
+    search = RerankNeighbors(FrozenEstimator(hasher), n_neighbors=k,
+                             n_candidates=n_candidates, metric=data.metric, n_jobs=n_jobs)
+    start = time.perf_counter()
+    search.fit(data.base)
+    fit_time = time.perf_counter() - start
+    search_time = np.inf
+    for _ in range(_SEARCH_REPEATS):
+        start = time.perf_counter()
+        retrieved = search.predict(data.query)
+        search_time = min(search_time, time.perf_counter() - start)
+    truth = data.ground_truth
+    return {
+        "1-R@k": one_recall_at_r(truth, retrieved, r=k),
+        "k-R@k": recall_at_k(truth[:, :k], retrieved, k=k),
+        "fit s": fit_time,
+        "encode s": None,
+        "search q/s": len(data.query) / max(search_time, 1e-9),
+    }
+
+
 def plot_results(rows, args, data, path):
     """Write the figure of ``--plot``: one column per code length, a speed panel."""
-    from sklearn.utils._optional_dependencies import check_matplotlib_support
+    from ._compat import check_matplotlib_support
 
     check_matplotlib_support("python -m sklearn_hash --plot")
     from matplotlib import colormaps
@@ -316,6 +357,18 @@ def plot_results(rows, args, data, path):
     fig.savefig(path, dpi=110)
 
 
+def _format_row(label, width, nbits, r, with_map):
+    """One table line; a re-ranked row has no mAP nor encode time ("-")."""
+    def number(key, spec, size):
+        value = r.get(key)
+        return f"{'-':>{size}}" if value is None else f"{value:>{size}{spec}}"
+
+    return (f"{label:<{width}}{nbits:>6}{r['1-R@k']:>9.3f}{r['k-R@k']:>9.3f}"
+            + (number("mAP", ".3f", 8) if with_map else "")
+            + f"{r['fit s']:>9.3f}" + number("encode s", ".3f", 10)
+            + f"{r['search q/s']:>12.0f}")
+
+
 def main(argv=None, out=None):
     """Run the main job and print its table; returns the rows as dicts."""
     out = out or sys.stdout
@@ -325,7 +378,11 @@ def main(argv=None, out=None):
     k = args.k
     print(f"data: {data.name}, base {data.base.shape}, query {data.query.shape}; hashers "
           f"fitted on {data.train_name}; k = {k}", file=out)
-    header = (f"{'method':<14}{'nbits':>6}{'1-R@' + str(k):>9}{f'{k}-R@{k}':>9}"
+    if args.rerank:
+        print(f"name+rrN rows: the N best Hamming candidates re-scored exactly "
+              f"({data.metric}, float32 vectors) by RerankNeighbors", file=out)
+    width = max([14] + [len(f"{m}+rr{n}") + 2 for m in args.methods for n in args.rerank])
+    header = (f"{'method':<{width}}{'nbits':>6}{'1-R@' + str(k):>9}{f'{k}-R@{k}':>9}"
               + (f"{'mAP':>8}" if args.map else "")
               + f"{'fit s':>9}{'encode s':>10}{'search q/s':>12}")
     print(header, file=out)
@@ -333,17 +390,19 @@ def main(argv=None, out=None):
     rows = []
     n_runs = len(args.methods) * len(args.nbits)
     with threadpool_limits(limits=args.blas_threads, user_api="blas"):
-        for name in args.methods:
-            for nbits in args.nbits:
-                _progress(args, f"[{len(rows) + 1}/{n_runs}] {name}, {nbits} bits ...")
-                hasher = methods[name][1](nbits, args.seed)
-                r = evaluate(hasher, data, k, args.n_jobs, with_map=args.map,
-                             keep_for_plot=bool(args.plot))
-                rows.append({"method": name, "nbits": nbits, **r})
-                print(f"{name:<14}{nbits:>6}{r['1-R@k']:>9.3f}{r['k-R@k']:>9.3f}"
-                      + (f"{r['mAP']:>8.3f}" if args.map else "")
-                      + f"{r['fit s']:>9.3f}{r['encode s']:>10.3f}{r['search q/s']:>12.0f}",
-                      file=out, flush=True)
+        for run, (name, nbits) in enumerate(
+                ((name, nbits) for name in args.methods for nbits in args.nbits), 1):
+            _progress(args, f"[{run}/{n_runs}] {name}, {nbits} bits ...")
+            hasher = methods[name][1](nbits, args.seed)
+            r = evaluate(hasher, data, k, args.n_jobs, with_map=args.map,
+                         keep_for_plot=bool(args.plot))
+            rows.append({"method": name, "nbits": nbits, **r})
+            print(_format_row(name, width, nbits, r, args.map), file=out, flush=True)
+            for n_candidates in args.rerank:
+                r = evaluate_rerank(hasher, data, k, n_candidates, args.n_jobs)
+                label = f"{name}+rr{n_candidates}"
+                rows.append({"method": label, "nbits": nbits, **r})
+                print(_format_row(label, width, nbits, r, args.map), file=out, flush=True)
     if args.plot:
         plot_results(rows, args, data, args.plot)
         print(f"figure written to {args.plot}", file=out)

@@ -4,77 +4,15 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from scipy import sparse
-from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
 
 from ._base import BaseHasher
-from ._lsh import random_orthonormal_projection
-
-
-_BLOCK_ROWS = 4096
-
-
-def principal_directions(X, n_components):
-    """Mean and leading eigenvectors of the covariance of X, in float64.
-
-    Parameters
-    ----------
-    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-        Data; sparse input is never densified (the covariance is formed as
-        ``X^T X / n - mu mu^T``, a dense ``(n_features, n_features)`` array).
-    n_components : int
-        Number of directions, at most ``n_features``.
-
-    Returns
-    -------
-    mean : ndarray of shape (n_features,)
-    components : ndarray of shape (n_features, n_components)
-        Orthonormal columns, by decreasing variance. The sign of each column
-        is fixed so that its entry of largest absolute value is positive (as
-        :func:`sklearn.utils.extmath.svd_flip` does), so results do not
-        depend on the LAPACK build.
-    variances : ndarray of shape (n_components,)
-        Variance of the data along each direction.
-    """
-    n_samples = X.shape[0]
-    if sparse.issparse(X):
-        X = X.astype(np.float64)
-        mean = np.asarray(X.mean(axis=0)).ravel()
-        gram = (X.T @ X).toarray()
-        cov = gram / n_samples - np.outer(mean, mean)
-    else:
-        mean = X.mean(axis=0, dtype=np.float64)
-        cov = np.zeros((X.shape[1], X.shape[1]))
-        # centred blocks in float64: O(block * n_features) extra memory
-        for start in range(0, n_samples, _BLOCK_ROWS):
-            block = X[start : start + _BLOCK_ROWS] - mean
-            cov += block.T @ block
-        cov /= n_samples
-    variances, vectors = np.linalg.eigh(cov)
-    order = np.argsort(variances, kind="stable")[::-1][:n_components]
-    components = vectors[:, order]
-    largest = np.argmax(np.abs(components), axis=0)
-    signs = np.sign(components[largest, np.arange(components.shape[1])])
-    signs[signs == 0] = 1.0
-    components *= signs
-    return mean, components, np.maximum(variances[order], 0.0)
-
-
-def _centred_projection(X, mean, directions):
-    """``(X - mean) @ directions`` without densifying sparse X."""
-    return np.asarray(X @ directions) - mean @ directions
-
-
-def _padded_pca(X, nbits):
-    """Mean and PCA directions padded with zero columns up to nbits."""
-    n_features = X.shape[1]
-    mean, components, variances = principal_directions(X, min(nbits, n_features))
-    if nbits > n_features:
-        components = np.hstack([components, np.zeros((n_features, nbits - n_features))])
-        variances = np.concatenate([variances, np.zeros(nbits - n_features)])
-    return mean, components, variances
+from ._compat import Interval, _fit_context
+from ._linalg import (
+    centred_projection,
+    padded_principal_directions,
+    random_orthonormal_projection,
+)
 
 
 def itq_rotation(V, n_iter, random_state):
@@ -202,9 +140,10 @@ class ITQ(BaseHasher):
       columns to ``nbits``; the random rotation then embeds the data
       isometrically in ``nbits`` dimensions (like ``LSH(rotate=True)``) and
       ITQ optimises that embedding. faiss's ``ITQTransform`` raises an error
-      in this case instead. This works but is no strength of ITQ: on 128-d
-      SIFT at 256 bits, ``LSH(rotate=True, train_thresholds=True)`` has
-      clearly better recall (benchmarks/RESULTS.md).
+      in this case instead. This works but is no strength of ITQ:
+      ``LSH(rotate=True, train_thresholds=True)`` is the better choice for
+      codes longer than the dimension (measured in the user guide's
+      benchmarks).
     - faiss's ``ITQTransform`` also L2-normalises the centred training
       vectors before PCA and subsamples to ``max(32768, 10 d)`` points;
       neither is in the paper, so neither is done here.
@@ -263,15 +202,15 @@ class ITQ(BaseHasher):
         """
         X = self._validate_input(X, reset=True)
         rng = check_random_state(self.random_state)
-        self.mean_, self.components_, _ = _padded_pca(X, self.nbits)
-        V = _centred_projection(X, self.mean_, self.components_)
+        self.mean_, self.components_, _ = padded_principal_directions(X, self.nbits)
+        V = centred_projection(X, self.mean_, self.components_)
         self.rotation_, self.loss_curve_ = itq_rotation(V, self.n_iter, rng)
         self.projection_ = self.components_ @ self.rotation_
         self.n_iter_ = self.n_iter
         return self
 
     def _project(self, X):
-        return _centred_projection(
+        return centred_projection(
             X, self.mean_.astype(X.dtype), self.projection_.astype(X.dtype)
         )
 
@@ -370,11 +309,13 @@ class PCAHashing(BaseHasher):
                 "codes longer than the dimension.",
                 UserWarning,
             )
-        self.mean_, self.components_, variances = _padded_pca(X, self.nbits)
+        self.mean_, self.components_, variances = padded_principal_directions(
+            X, self.nbits
+        )
         self.explained_variance_ = variances
         return self
 
     def _project(self, X):
-        return _centred_projection(
+        return centred_projection(
             X, self.mean_.astype(X.dtype), self.components_.astype(X.dtype)
         )

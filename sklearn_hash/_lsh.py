@@ -1,27 +1,11 @@
 """Random-hyperplane locality-sensitive hashing (Charikar 2002)."""
 
 import numpy as np
-from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 
 from ._base import BaseHasher
-
-
-def random_orthonormal_projection(n_features, nbits, random_state):
-    """A (n_features, nbits) matrix from a Haar-random rotation.
-
-    For ``nbits <= n_features`` its columns are orthonormal (a random
-    rotation followed by keeping nbits coordinates); for ``nbits >
-    n_features`` its rows are orthonormal (an isometric embedding into nbits
-    dimensions), as faiss's ``RandomRotationMatrix`` does.
-    """
-    rng = check_random_state(random_state)
-    tall = nbits <= n_features
-    shape = (n_features, nbits) if tall else (nbits, n_features)
-    q, r = np.linalg.qr(rng.standard_normal(shape))
-    # sign fix makes the QR factor Haar-distributed
-    q *= np.sign(np.diag(r))
-    return q if tall else q.T
+from ._compat import _fit_context
+from ._linalg import random_orthonormal_projection
 
 
 class LSH(BaseHasher):
@@ -108,7 +92,13 @@ class LSH(BaseHasher):
     _accepts_sparse = True
 
     def __init__(
-        self, nbits=64, *, rotate=False, center=True, train_thresholds=False, random_state=None
+        self,
+        nbits=64,
+        *,
+        rotate=False,
+        center=True,
+        train_thresholds=False,
+        random_state=None,
     ):
         self.nbits = nbits
         self.rotate = rotate

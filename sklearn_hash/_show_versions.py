@@ -20,11 +20,6 @@ def show_versions():
     --------
     sklearn.show_versions : The same report for scikit-learn, which this mirrors.
 
-    References
-    ----------
-    .. [1] F. Pedregosa et al., "Scikit-learn: machine learning in Python",
-       JMLR 12, 2011.
-
     Examples
     --------
     >>> from sklearn_hash import show_versions

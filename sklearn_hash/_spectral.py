@@ -3,11 +3,10 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval
 
 from ._base import BaseHasher
-from ._itq import principal_directions
+from ._compat import Interval, _fit_context
+from ._linalg import principal_directions
 
 
 class SpectralHashing(BaseHasher):
@@ -121,9 +120,8 @@ class SpectralHashing(BaseHasher):
     projections at short codes; at long codes, when there are fewer
     informative directions than bits, it spends bits on ever higher
     frequencies of the same directions and falls behind LSH and ITQ (the
-    ITQ paper reports this; on 128-d SIFT it happens from 128 bits, see
-    benchmarks/RESULTS.md). Sparse input is accepted (dense
-    ``(n_features, n_features)`` covariance).
+    ITQ paper reports this; the benchmarks show it on SIFT). Sparse input is
+    accepted (dense ``(n_features, n_features)`` covariance).
 
     References
     ----------

@@ -9,21 +9,20 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
 from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
-from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_hash import AsymmetricLinV, HammingNeighbors, pack_bits, unpack_bits
-from sklearn_hash._asymmetric import (
+from sklearn_hash._asymmetric._graphs import _knn_graph, _radius_graph
+from sklearn_hash._asymmetric._objective import (
     _block_gain,
     _database_bit_update,
     _flip_gain_table,
-    _knn_graph,
     _pair_loss,
-    _radius_graph,
     _unique_codes,
 )
-from sklearn_hash._bits import hamming_distances_reference
+from sklearn_hash._compat import InvalidParameterError
 from sklearn_hash.metrics import hamming_mean_average_precision
+from sklearn_hash.metrics._base import _hamming_distances
 
 FAST = dict(n_epochs=1, max_iter=2, block_size=60)
 FIT_TRANSFORM_REASON = (
@@ -147,7 +146,7 @@ def test_learned_codes_rank_neighbours_well_on_blobs():
     database = hasher.fit_transform(X)
     Xn = ((X - hasher.mean_) / hasher.scale_).astype(np.float32)
     positives, _ = _radius_graph(Xn, 15)
-    dist = hamming_distances_reference(hasher.transform(X), database)
+    dist = _hamming_distances(hasher.transform(X), database)
     assert hamming_mean_average_precision(positives, dist) > 0.5
     assert hasher.loss_curve_[-1] < hasher.loss_curve_[0]
 
@@ -179,13 +178,23 @@ def test_knn_graph_matches_sklearn():
     np.testing.assert_allclose(kth, dist[:, -1], rtol=1e-4)
 
 
+def test_knn_graph_breaks_distance_ties_by_index():
+    # points on a line at integer positions: ties everywhere at equal distances
+    X = np.arange(12, dtype=np.float32)[:, None]
+    graph, kth = _knn_graph(X, 3)
+    # point 5: distances 1 (4, 6), 2 (3, 7): the tie at 2 goes to index 3
+    assert sorted(graph[5].indices) == [3, 4, 5, 6]
+    assert sorted(graph[0].indices) == [0, 1, 2, 3]
+    np.testing.assert_array_equal(kth[[0, 5]], [3.0, 2.0])
+
+
 def test_user_given_similarity_is_used():
     X, labels = _blobs()
     same_class = sparse.csr_matrix(labels[:, None] == labels[None, :])
     hasher = AsymmetricLinV(nbits=6, random_state=0, **FAST)
     database = hasher.fit_transform(X, similarity=same_class)
     assert hasher.radius_ is None
-    dist = hamming_distances_reference(hasher.transform(X), database)
+    dist = _hamming_distances(hasher.transform(X), database)
     assert hamming_mean_average_precision(same_class, dist) > 0.8
     with pytest.raises(ValueError, match="similarity must have shape"):
         hasher.fit(X, similarity=same_class[:10])
@@ -249,7 +258,7 @@ def test_encode_database_free_vs_refit():
     relevant = d <= partial.radius_
 
     def held_out_ap(hasher, item_codes):
-        dist = hamming_distances_reference(hasher.transform(queries), item_codes)
+        dist = _hamming_distances(hasher.transform(queries), item_codes)
         return hamming_mean_average_precision(relevant, dist)
 
     ap_refit = held_out_ap(refit, refit.database_codes_[held])

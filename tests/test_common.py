@@ -10,7 +10,7 @@ n_features_in_, read-only memmaps, bad input).
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_hash import LSH, HammingNeighbors
+from sklearn_hash import LSH, HammingNeighbors, RerankNeighbors, SignHashing
 
 FLOAT_INPUT = (
     "the check feeds float data; HammingNeighbors accepts only packed uint8 codes "
@@ -80,6 +80,13 @@ def expected_failed_checks(estimator):
         HammingNeighbors(),
         # random_state fixed: the checks cannot seed a step inside a Pipeline
         make_pipeline(LSH(random_state=0), HammingNeighbors()),
+        SignHashing(),
+        SignHashing(center=True),
+        make_pipeline(SignHashing(), HammingNeighbors()),
+        RerankNeighbors(SignHashing()),
+        RerankNeighbors(
+            LSH(nbits=16, random_state=0), metric="euclidean", vector_dtype="int8"
+        ),
     ],
     expected_failed_checks=expected_failed_checks,
 )

@@ -7,14 +7,13 @@ import pytest
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
-from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from test_common import expected_failed_checks
 
 from sklearn_hash import ITQ, LSH, HammingNeighbors, PCAHashing, unpack_bits
 from sklearn_hash._bits import hamming_kneighbors_reference
+from sklearn_hash._compat import InvalidParameterError
 from sklearn_hash.metrics import one_recall_at_r
-
-from test_common import expected_failed_checks
 
 
 def _correlated(n=400, d=24, seed=0):

@@ -21,7 +21,7 @@ from sklearn_hash.plot import (
     RecallAtRDisplay,
     RecallSpeedDisplay,
 )
-from sklearn_hash.plot._base import _hamming_distances
+from sklearn_hash.metrics._base import _hamming_distances
 
 
 @pytest.fixture(autouse=True)
@@ -48,12 +48,6 @@ def test_importing_plot_does_not_import_matplotlib():
     assert out.stdout.strip() == "False"
 
 
-def test_hamming_distances_helper_matches_popcount():
-    from sklearn_hash._bits import hamming_distances_reference
-
-    rng = np.random.default_rng(0)
-    q, db = (rng.integers(0, 256, size=(n, 5), dtype=np.uint8) for n in (300, 70))
-    np.testing.assert_array_equal(_hamming_distances(q, db), hamming_distances_reference(q, db))
 
 
 def test_recall_at_r_display_from_estimator(fitted):

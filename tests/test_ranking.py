@@ -141,5 +141,5 @@ def test_bad_input(func):
 
 
 def test_bad_tie_rule():
-    with pytest.raises(ValueError, match="ties must be one of"):
+    with pytest.raises(ValueError, match="'ties' parameter"):
         hamming_mean_average_precision([[True]], [[0]], ties="random")

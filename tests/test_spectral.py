@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 from scipy import sparse
 from sklearn.pipeline import make_pipeline
-from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from test_common import expected_failed_checks
 
 from sklearn_hash import LSH, HammingNeighbors, SpectralHashing, unpack_bits
+from sklearn_hash._compat import InvalidParameterError
 from sklearn_hash.metrics import one_recall_at_r
-
-from test_common import expected_failed_checks
 
 SIDES = np.array([4.0, 2.5, 1.0])
 # Hand-computed for a box of sides 4, 2.5, 1 and nbits=5. Eigenfunction k of

@@ -8,10 +8,10 @@ import numpy as np
 from dask import delayed
 from distributed import default_client, wait
 from scipy import sparse
-from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from .._compat import Interval, _fit_context
 from ..neighbors import HammingNeighbors
 
 # partial results merged per task of the reduction tree (as dask's split_every)

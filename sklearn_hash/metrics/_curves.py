@@ -8,12 +8,12 @@ For average precision over the ranking, whose value does depend on an order
 within ties, see :func:`~sklearn_hash.metrics.hamming_mean_average_precision`.
 """
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._ranking import _check_relevance_and_distances
+from .._compat import Interval, StrOptions, validate_params
+from ._ranking import _RELEVANCE_CONSTRAINTS, _check_relevance_and_distances
 
 
 def _level_counts(relevant, distances):
@@ -26,20 +26,29 @@ def _level_counts(relevant, distances):
     """
     n_queries, n_database = distances.shape
     low, high = distances.min(), distances.max()
-    if np.issubdtype(distances.dtype, np.integer) and int(high) - int(low) < max(n_database, 1024):
+    if np.issubdtype(distances.dtype, np.integer) and int(high) - int(low) < max(
+        n_database, 1024
+    ):
         # Hamming distances: few integer values, count without sorting
         levels = np.arange(int(low), int(high) + 1, dtype=distances.dtype)
         inverse = distances - low
     else:
         levels, inverse = np.unique(distances, return_inverse=True)
     n_levels = len(levels)
-    flat = (np.arange(n_queries)[:, None] * n_levels + inverse.reshape(distances.shape)).ravel()
+    flat = (
+        np.arange(n_queries)[:, None] * n_levels + inverse.reshape(distances.shape)
+    ).ravel()
     size = n_queries * n_levels
     n_items = np.bincount(flat, minlength=size).reshape(n_queries, n_levels)
-    n_rel = np.bincount(flat[relevant.ravel()], minlength=size).reshape(n_queries, n_levels)
+    n_rel = np.bincount(flat[relevant.ravel()], minlength=size).reshape(
+        n_queries, n_levels
+    )
     used = n_items.any(axis=0)
-    return (levels[used], np.cumsum(n_items, axis=1)[:, used],
-            np.cumsum(n_rel, axis=1)[:, used])
+    return (
+        levels[used],
+        np.cumsum(n_items, axis=1)[:, used],
+        np.cumsum(n_rel, axis=1)[:, used],
+    )
 
 
 def _precision_recall(n_within, n_rel_within, n_relevant, average, zero_division):
@@ -49,30 +58,35 @@ def _precision_recall(n_within, n_rel_within, n_relevant, average, zero_division
         hits = n_rel_within.sum(axis=0).astype(np.float64)
         total = n_relevant.sum()
         precision = np.divide(
-            hits, retrieved, out=np.full(hits.shape, zero_division, dtype=np.float64),
+            hits,
+            retrieved,
+            out=np.full(hits.shape, zero_division, dtype=np.float64),
             where=retrieved > 0,
         )
         return precision, hits / total
     keep = n_relevant > 0
     n_within, n_rel_within = n_within[keep], n_rel_within[keep].astype(np.float64)
     precision = np.divide(
-        n_rel_within, n_within, out=np.full(n_rel_within.shape, zero_division, dtype=np.float64),
+        n_rel_within,
+        n_within,
+        out=np.full(n_rel_within.shape, zero_division, dtype=np.float64),
         where=n_within > 0,
     )
     recall = n_rel_within / n_relevant[keep][:, None]
     if np.isnan(zero_division):
         counted = (~np.isnan(precision)).sum(axis=0)
         mean_precision = np.divide(
-            np.nansum(precision, axis=0), counted,
-            out=np.full(counted.shape, np.nan), where=counted > 0,
+            np.nansum(precision, axis=0),
+            counted,
+            out=np.full(counted.shape, np.nan),
+            where=counted > 0,
         )
         return mean_precision, recall.mean(axis=0)
     return precision.mean(axis=0), recall.mean(axis=0)
 
 
 _CURVE_CONSTRAINTS = {
-    "relevant": ["array-like", "sparse matrix"],
-    "distances": ["array-like"],
+    **_RELEVANCE_CONSTRAINTS,
     "average": [StrOptions({"pooled", "queries"})],
     "zero_division": [Interval(Real, 0, 1, closed="both"), StrOptions({"nan"})],
 }
@@ -86,12 +100,17 @@ def _checked_counts(relevant, distances):
     relevant, distances = _check_relevance_and_distances(relevant, distances)
     n_relevant = relevant.sum(axis=1)
     if not n_relevant.any():
-        raise ValueError("relevant holds no relevant item: precision and recall are undefined")
+        raise ValueError(
+            "relevant holds no relevant item: precision and recall are undefined"
+        )
     return relevant, distances, n_relevant
 
 
 @validate_params(
-    {**_CURVE_CONSTRAINTS, "radius": ["array-like", Interval(Real, 0, None, closed="left")]},
+    {
+        **_CURVE_CONSTRAINTS,
+        "radius": ["array-like", Interval(Real, 0, None, closed="left")],
+    },
     prefer_skip_nested_validation=True,
 )
 def precision_recall_at_radius(
@@ -169,14 +188,19 @@ def precision_recall_at_radius(
     relevant, distances, n_relevant = _checked_counts(relevant, distances)
     radii = np.asarray(radius, dtype=np.float64)
     if radii.ndim > 1 or np.any(radii < 0) or not np.all(np.isfinite(radii)):
-        raise ValueError(f"radius must be a non-negative number or 1-D array of them, got {radius!r}")
+        raise ValueError(
+            f"radius must be a non-negative number or 1-D array of them, got {radius!r}"
+        )
     levels, n_within, n_rel_within = _level_counts(relevant, distances)
     # column 0 of the padded counts is "nothing retrieved" (radius below every distance)
     pad = np.zeros((n_within.shape[0], 1), dtype=np.int64)
     pos = np.searchsorted(levels, np.atleast_1d(radii), side="right")
     precision, recall = _precision_recall(
-        np.hstack([pad, n_within])[:, pos], np.hstack([pad, n_rel_within])[:, pos],
-        n_relevant, average, _zero_division_value(zero_division),
+        np.hstack([pad, n_within])[:, pos],
+        np.hstack([pad, n_rel_within])[:, pos],
+        n_relevant,
+        average,
+        _zero_division_value(zero_division),
     )
     if radii.ndim == 0:
         return float(precision[0]), float(recall[0])
@@ -184,7 +208,9 @@ def precision_recall_at_radius(
 
 
 @validate_params(_CURVE_CONSTRAINTS, prefer_skip_nested_validation=True)
-def hamming_precision_recall_curve(relevant, distances, *, average="pooled", zero_division=0.0):
+def hamming_precision_recall_curve(
+    relevant, distances, *, average="pooled", zero_division=0.0
+):
     """Precision-recall curve of ranking by distance, one point per distance level.
 
     Each query ranks the database by increasing distance. Instead of cutting
@@ -245,7 +271,9 @@ def hamming_precision_recall_curve(relevant, distances, *, average="pooled", zer
     >>> from sklearn_hash.metrics import hamming_precision_recall_curve
     >>> relevant = [[True, False, True, False], [False, True, False, False]]
     >>> distances = [[0, 1, 1, 3], [2, 0, 1, 2]]
-    >>> precision, recall, thresholds = hamming_precision_recall_curve(relevant, distances)
+    >>> precision, recall, thresholds = hamming_precision_recall_curve(
+    ...     relevant, distances
+    ... )
     >>> thresholds
     array([0, 1, 2, 3])
     >>> precision.round(3).tolist(), recall.round(3).tolist()
@@ -257,85 +285,3 @@ def hamming_precision_recall_curve(relevant, distances, *, average="pooled", zer
         n_within, n_rel_within, n_relevant, average, _zero_division_value(zero_division)
     )
     return precision, recall, levels
-
-
-@validate_params(
-    {
-        "true_neighbors": ["array-like"],
-        "retrieved_neighbors": ["array-like"],
-        "n_true": [Interval(Integral, 1, None, closed="left")],
-    },
-    prefer_skip_nested_validation=True,
-)
-def recall_at_r_curve(true_neighbors, retrieved_neighbors, *, n_true=1):
-    """Recall of the true ``n_true`` nearest neighbours among the top R, for every R.
-
-    ``recall[R - 1]`` is the mean over queries of
-    :math:`|T_{n}(q) \\cap A_R(q)| / n` with :math:`T_n(q)` the first
-    ``n_true`` true neighbours and :math:`A_R(q)` the first R retrieved
-    indices. With ``n_true=1`` it is the 1-recall@R curve of the
-    product-quantization literature (faiss's "R@R"); the ITQ paper's
-    "recall@R" plots use the true 50 neighbours (``n_true=50``).
-
-    The retrieved lists are taken as ranked: for Hamming rankings
-    :class:`~sklearn_hash.HammingNeighbors` orders ties by database index.
-
-    Parameters
-    ----------
-    true_neighbors : array-like of shape (n_queries, n_true_given)
-        Exact neighbour indices, nearest first (a 1-D array of nearest
-        neighbours is accepted when ``n_true=1``).
-    retrieved_neighbors : array-like of shape (n_queries, n_retrieved)
-        Retrieved indices, best first; duplicates count once.
-    n_true : int, default=1
-        Number of true neighbours to find; at most ``n_true_given``.
-
-    Returns
-    -------
-    r_values : ndarray of shape (n_retrieved,)
-        ``1, 2, ..., n_retrieved``.
-    recall : ndarray of shape (n_retrieved,)
-        Non-decreasing values in [0, 1].
-
-    See Also
-    --------
-    one_recall_at_r : One point of this curve with ``n_true=1``.
-    recall_at_k : The point ``R = n_true = k``.
-
-    References
-    ----------
-    .. [1] H. Jégou, M. Douze, C. Schmid, "Product quantization for nearest
-       neighbor search", IEEE TPAMI 33(1), 2011 (1-recall@R).
-    .. [2] Y. Gong, S. Lazebnik, A. Gordo, F. Perronnin, "Iterative
-       quantization: a Procrustean approach to learning binary codes for
-       large-scale image retrieval", IEEE TPAMI 35(12), 2013 (recall@R).
-
-    Examples
-    --------
-    >>> from sklearn_hash.metrics import recall_at_r_curve
-    >>> r_values, recall = recall_at_r_curve([[0], [5]], [[3, 0, 1], [5, 2, 4]])
-    >>> r_values.tolist(), recall.tolist()
-    ([1, 2, 3], [0.5, 1.0, 1.0])
-    """
-    from ._recall import _check_neighbor_arrays
-
-    true_neighbors = np.asarray(true_neighbors)
-    if true_neighbors.ndim == 1:
-        true_neighbors = true_neighbors[:, None]
-    true_neighbors, retrieved = _check_neighbor_arrays(true_neighbors, retrieved_neighbors)
-    if n_true > true_neighbors.shape[1]:
-        raise ValueError(
-            f"n_true={n_true} exceeds the {true_neighbors.shape[1]} true neighbours given"
-        )
-    truth = true_neighbors[:, :n_true]
-    # hit[q, j]: retrieved[q, j] is a true neighbour not already retrieved earlier
-    is_true = (retrieved[:, :, None] == truth[:, None, :]).any(axis=2)
-    first = np.ones_like(is_true)
-    order = np.argsort(retrieved, axis=1, kind="stable")
-    sorted_ret = np.take_along_axis(retrieved, order, axis=1)
-    repeat = np.zeros_like(is_true)
-    repeat[:, 1:] = sorted_ret[:, 1:] == sorted_ret[:, :-1]
-    np.put_along_axis(first, order, ~repeat, axis=1)
-    hits = np.cumsum(is_true & first, axis=1)
-    recall = hits.mean(axis=0) / n_true
-    return np.arange(1, retrieved.shape[1] + 1), recall

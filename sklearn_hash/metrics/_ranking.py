@@ -3,7 +3,12 @@
 import numpy as np
 from scipy import sparse
 
-_TIE_RULES = ("expected", "pessimistic", "optimistic")
+from .._compat import StrOptions, validate_params
+
+_RELEVANCE_CONSTRAINTS = {
+    "relevant": ["array-like", "sparse matrix"],
+    "distances": ["array-like"],
+}
 
 
 def _check_relevance_and_distances(relevant, distances):
@@ -13,17 +18,26 @@ def _check_relevance_and_distances(relevant, distances):
     distances = np.asarray(distances)
     for name, arr in (("relevant", relevant), ("distances", distances)):
         if arr.ndim != 2:
-            raise ValueError(f"{name} must be 2-D (n_queries, n_database), got shape {arr.shape}")
+            raise ValueError(
+                f"{name} must be 2-D (n_queries, n_database), got shape {arr.shape}"
+            )
     if relevant.shape != distances.shape:
         raise ValueError(
             f"relevant and distances must have the same shape, got {relevant.shape} "
             f"and {distances.shape}"
         )
     if relevant.size == 0:
-        raise ValueError(f"need at least one query and one database item, got {relevant.shape}")
-    if not (np.issubdtype(distances.dtype, np.integer) or np.issubdtype(distances.dtype, np.floating)):
+        raise ValueError(
+            f"need at least one query and one database item, got {relevant.shape}"
+        )
+    if not (
+        np.issubdtype(distances.dtype, np.integer)
+        or np.issubdtype(distances.dtype, np.floating)
+    ):
         raise TypeError(f"distances must be numeric, got dtype {distances.dtype}")
-    if np.issubdtype(distances.dtype, np.floating) and not np.all(np.isfinite(distances)):
+    if np.issubdtype(distances.dtype, np.floating) and not np.all(
+        np.isfinite(distances)
+    ):
         raise ValueError("distances must be finite")
     if relevant.dtype != bool:
         if not np.all((relevant == 0) | (relevant == 1)):
@@ -53,6 +67,13 @@ def _tie_groups(relevant, distances):
     return n_items, n_relevant.reshape(n_queries, n_database).astype(np.int64)
 
 
+@validate_params(
+    {
+        **_RELEVANCE_CONSTRAINTS,
+        "ties": [StrOptions({"expected", "pessimistic", "optimistic"})],
+    },
+    prefer_skip_nested_validation=True,
+)
 def hamming_mean_average_precision(relevant, distances, *, ties="expected"):
     """Mean over queries of the average precision of ranking by distance.
 
@@ -131,13 +152,14 @@ def hamming_mean_average_precision(relevant, distances, *, ties="expected"):
     >>> distances = [[0, 1, 1]]
     >>> hamming_mean_average_precision(relevant, distances, ties="optimistic")
     1.0
-    >>> round(hamming_mean_average_precision(relevant, distances, ties="pessimistic"), 4)
+    >>> pessimistic = hamming_mean_average_precision(
+    ...     relevant, distances, ties="pessimistic"
+    ... )
+    >>> round(pessimistic, 4)
     0.8333
     >>> round(hamming_mean_average_precision(relevant, distances), 4)
     0.9167
     """
-    if ties not in _TIE_RULES:
-        raise ValueError(f"ties must be one of {_TIE_RULES}, got {ties!r}")
     relevant, distances = _check_relevance_and_distances(relevant, distances)
     n_items, n_rel = _tie_groups(relevant, distances)
     total_rel = n_rel.sum(axis=1)
@@ -167,6 +189,7 @@ def hamming_mean_average_precision(relevant, distances, *, ties="expected"):
     return float(np.mean(ap))
 
 
+@validate_params(_RELEVANCE_CONSTRAINTS, prefer_skip_nested_validation=True)
 def pooled_average_precision(relevant, distances):
     """Pooled, interpolated average precision of Neyshabur et al. (2013).
 

@@ -4,9 +4,10 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._curves import recall_at_r_curve
+from .._compat import Interval, StrOptions, validate_params
+from ._base import _codes_and_index
+from ._recall import recall_at_r_curve
 
 
 class _RecallScorer:
@@ -18,30 +19,25 @@ class _RecallScorer:
         self.database = database
 
     def __repr__(self):
-        return f"make_recall_scorer(k={self.k}, n_true={self.n_true}, database={self.database!r})"
+        return (
+            f"make_recall_scorer(k={self.k}, n_true={self.n_true}, "
+            f"database={self.database!r})"
+        )
 
     def _retrieve(self, estimator, X):
         if self.database == "train":
             retrieved = np.asarray(estimator.predict(X))
             if retrieved.ndim != 2 or retrieved.shape[1] < self.k:
                 raise ValueError(
-                    f"the estimator's predict returned shape {retrieved.shape}, fewer than "
-                    f"k={self.k} neighbours per query: set n_neighbors >= {self.k} in its "
+                    f"the estimator's predict returned shape {retrieved.shape}, "
+                    f"fewer than k={self.k} neighbours per query: set "
+                    f"n_neighbors >= {self.k} in its "
                     "HammingNeighbors step"
                 )
             return retrieved[:, : self.k]
-        # database="test": index the test fold's own codes, query each against the others
-        steps = getattr(estimator, "steps", None)
-        if steps is None:
-            index, codes = clone(estimator), X
-        else:
-            index, codes = clone(steps[-1][1]), estimator[:-1].transform(X)
-        if not hasattr(index, "kneighbors"):
-            raise TypeError(
-                "database='test' needs an estimator (or a Pipeline ending in one) with a "
-                f"kneighbors method such as HammingNeighbors, got {type(index).__name__}"
-            )
-        index.fit(codes)
+        # database="test": index the test fold's codes, query each against the rest
+        codes, index = _codes_and_index(estimator, X)
+        index = clone(index).fit(codes)
         return index.kneighbors(None, n_neighbors=self.k, return_distance=False)
 
     def __call__(self, estimator, X, y_true, sample_weight=None):
@@ -55,7 +51,8 @@ class _RecallScorer:
         n_true = self.n_true or self.k
         if y_true.ndim == 2 and n_true > y_true.shape[1]:
             raise ValueError(
-                f"y has {y_true.shape[1]} ground-truth neighbours per query, fewer than "
+                f"y has {y_true.shape[1]} ground-truth neighbours per query, "
+                "fewer than "
                 f"n_true={n_true}: compute more (n_neighbors of the split helper)"
             )
         return float(recall_at_r_curve(y_true, retrieved, n_true=n_true)[1][-1])
@@ -133,7 +130,9 @@ def make_recall_scorer(k=10, *, n_true=None, database="train"):
     >>> from sklearn_hash.metrics import make_recall_scorer
     >>> from sklearn_hash.model_selection import query_database_split
     >>> data = load_sift_skimage()
-    >>> X, y, cv = query_database_split(data.base[:5000], data.query[:100], n_neighbors=10)
+    >>> X, y, cv = query_database_split(
+    ...     data.base[:5000], data.query[:100], n_neighbors=10
+    ... )
     >>> pipe = make_pipeline(LSH(random_state=0), HammingNeighbors(n_neighbors=100))
     >>> search = GridSearchCV(pipe, {"lsh__nbits": [16, 64]}, cv=cv, refit=False,
     ...                       scoring=make_recall_scorer(k=100, n_true=10)).fit(X, y)

@@ -1,23 +1,13 @@
 """Turn a search problem into (X, y, cv) for GridSearchCV, with exact ground truth."""
 
-import sys
-import time
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn import get_config
 from sklearn.model_selection import KFold, PredefinedSplit
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-
-def _block_rows(n_database, working_memory):
-    """Query rows per block so that one float64 block of distances fits in memory."""
-    if working_memory is None:
-        working_memory = get_config()["working_memory"]
-    # per query row: the float64 distances, their partitioned copy and the candidate mask
-    row_bytes = 17 * max(n_database, 1)
-    return max(1, int(working_memory * 2**20 // row_bytes))
+from .._compat import Interval, StrOptions, validate_params
+from .._neighbors_exact import exact_kneighbors
 
 
 @validate_params(
@@ -110,64 +100,32 @@ def exact_neighbors(
     """
     database = check_array(database, dtype=np.float64, input_name="database")
     self_query = queries is None
-    queries = database if self_query else check_array(queries, dtype=np.float64, input_name="queries")
+    queries = (
+        database
+        if self_query
+        else check_array(queries, dtype=np.float64, input_name="queries")
+    )
     if queries.shape[1] != database.shape[1]:
         raise ValueError(
-            f"queries have {queries.shape[1]} features but database has {database.shape[1]}"
+            f"queries have {queries.shape[1]} features but database has "
+            f"{database.shape[1]}"
         )
-    n_db, n_q = database.shape[0], queries.shape[0]
-    available = n_db - self_query
+    available = database.shape[0] - self_query
     if n_neighbors > available:
         raise ValueError(
-            f"n_neighbors={n_neighbors} exceeds the {available} database vectors available"
-            + (" (each point excludes itself)" if self_query else "")
+            f"n_neighbors={n_neighbors} exceeds the {available} database vectors "
+            "available" + (" (each point excludes itself)" if self_query else "")
         )
-    if metric == "cosine":
-        database = _unit_rows(database)
-        queries = database if self_query else _unit_rows(queries)
-    db_sq = np.einsum("ij,ij->i", database, database)
-    q_sq = np.einsum("ij,ij->i", queries, queries)
-    # an error bound of the expansion, generous: rounding of sums of n_features terms
-    slack = 1e-9 * (q_sq.max(initial=0) + db_sq.max(initial=0) + 1.0)
-    indices = np.empty((n_q, n_neighbors), dtype=np.int64)
-    distances = np.empty((n_q, n_neighbors), dtype=np.float64)
-    block = _block_rows(n_db, working_memory)
-    start_time = last_report = time.perf_counter()
-    for start in range(0, n_q, block):
-        stop = min(start + block, n_q)
-        rows = np.arange(stop - start)
-        sq = q_sq[start:stop, None] - 2 * queries[start:stop] @ database.T + db_sq[None, :]
-        if self_query:
-            sq[rows, start + rows] = np.inf
-        kth = np.partition(sq, n_neighbors - 1, axis=1)[:, n_neighbors - 1]
-        candidates = sq <= kth[:, None] + slack
-        del sq
-        for i in rows:
-            cand = np.flatnonzero(candidates[i])
-            exact = _exact_distances(queries[start + i], database[cand], metric)
-            best = np.lexsort((cand, exact))[:n_neighbors]
-            indices[start + i] = cand[best]
-            distances[start + i] = exact[best]
-        now = time.perf_counter()
-        if verbose and (now - last_report >= 1.0 or stop == n_q):
-            last_report = now
-            print(
-                f"exact neighbours: {stop}/{n_q} queries ({100 * stop / n_q:.0f}%), "
-                f"{now - start_time:.1f} s",
-                file=sys.stderr, flush=True,
-            )
+    distances, indices = exact_kneighbors(
+        queries,
+        database,
+        n_neighbors,
+        self_query=self_query,
+        metric=metric,
+        working_memory=working_memory,
+        verbose=verbose,
+    )
     return (distances, indices) if return_distance else indices
-
-
-def _unit_rows(X):
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return np.divide(X, norms, out=np.zeros_like(X), where=norms > 0)
-
-
-def _exact_distances(query, candidates, metric):
-    if metric == "cosine":
-        return 1.0 - candidates @ query
-    return np.sqrt(((candidates - query) ** 2).sum(axis=1))
 
 
 @validate_params(
@@ -182,7 +140,13 @@ def _exact_distances(query, candidates, metric):
     prefer_skip_nested_validation=True,
 )
 def query_database_split(
-    database, queries, ground_truth=None, *, n_neighbors=100, metric="euclidean", verbose=0
+    database,
+    queries,
+    ground_truth=None,
+    *,
+    n_neighbors=100,
+    metric="euclidean",
+    verbose=0,
 ):
     """Stack database and queries into one X with a single predefined split.
 
@@ -248,8 +212,11 @@ def query_database_split(
     >>> X, y, cv = query_database_split(data.base, data.query, data.ground_truth[:, :1])
     >>> X.shape, y.shape, cv.get_n_splits()
     ((30570, 128), (30570, 1), 1)
-    >>> pipe = make_pipeline(LSH(nbits=32, random_state=0), HammingNeighbors(n_neighbors=10))
-    >>> search = GridSearchCV(pipe, {"lsh__nbits": [16, 64]}, cv=cv, refit=False).fit(X, y)
+    >>> pipe = make_pipeline(
+    ...     LSH(nbits=32, random_state=0), HammingNeighbors(n_neighbors=10)
+    ... )
+    >>> search = GridSearchCV(pipe, {"lsh__nbits": [16, 64]}, cv=cv, refit=False)
+    >>> search = search.fit(X, y)
     >>> search.best_params_
     {'lsh__nbits': 64}
     """
@@ -276,8 +243,12 @@ def query_database_split(
     if ground_truth.size and (ground_truth.min() < 0 or ground_truth.max() >= n_db):
         raise ValueError(f"ground_truth must hold indices in [0, {n_db}) into database")
     X = np.vstack([database, queries])
-    y = np.vstack([np.full((n_db, ground_truth.shape[1]), -1, dtype=np.int64),
-                   ground_truth.astype(np.int64)])
+    y = np.vstack(
+        [
+            np.full((n_db, ground_truth.shape[1]), -1, dtype=np.int64),
+            ground_truth.astype(np.int64),
+        ]
+    )
     cv = PredefinedSplit(np.r_[np.full(n_db, -1), np.zeros(n_q, dtype=int)])
     return X, y, cv
 
@@ -295,7 +266,13 @@ def query_database_split(
     prefer_skip_nested_validation=True,
 )
 def kfold_neighbors_split(
-    X, *, n_splits=5, n_neighbors=10, metric="euclidean", shuffle=False, random_state=None,
+    X,
+    *,
+    n_splits=5,
+    n_neighbors=10,
+    metric="euclidean",
+    shuffle=False,
+    random_state=None,
     verbose=0,
 ):
     """K-fold (X, y, cv) where each test fold is searched as queries against itself.
@@ -320,7 +297,8 @@ def kfold_neighbors_split(
     metric : {"euclidean", "cosine"}, default="euclidean"
         Distance of the ground truth.
     shuffle : bool, default=False
-        Shuffle before splitting into folds (as :class:`~sklearn.model_selection.KFold`).
+        Shuffle before splitting into folds (as
+        :class:`~sklearn.model_selection.KFold`).
     random_state : int, RandomState instance or None, default=None
         Seed of the shuffle.
     verbose : int, default=0
@@ -340,13 +318,6 @@ def kfold_neighbors_split(
     See Also
     --------
     query_database_split : Separate database and query sets.
-
-    References
-    ----------
-    .. [1] T. Hastie, R. Tibshirani, J. Friedman, "The Elements of Statistical
-       Learning", 2nd ed., Springer 2009, section 7.10 (cross-validation).
-    .. [2] F. Pedregosa et al., "Scikit-learn: machine learning in Python",
-       JMLR 12, 2011 (the model selection API).
 
     Examples
     --------
@@ -373,7 +344,8 @@ def kfold_neighbors_split(
         members = np.flatnonzero(test_fold == fold)
         if len(members) <= n_neighbors:
             raise ValueError(
-                f"fold {fold} has {len(members)} points, not more than n_neighbors={n_neighbors}"
+                f"fold {fold} has {len(members)} points, not more than "
+                f"n_neighbors={n_neighbors}"
             )
         y[members] = exact_neighbors(
             X[members], n_neighbors=n_neighbors, metric=metric, verbose=verbose

@@ -1,4 +1,4 @@
-"""Plotting in scikit-learn's Display style; matplotlib is imported only when drawing."""
+"""Plotting in scikit-learn's Display style; matplotlib is imported only to draw."""
 
 from ._precision_recall import HammingPrecisionRecallDisplay
 from ._recall_curve import RecallAtRDisplay

@@ -1,8 +1,11 @@
-"""Shared parts of the Display classes: matplotlib setup, curves, search helpers."""
+"""Shared parts of the Display classes: matplotlib setup and curve drawing.
+
+Displays only draw: what they plot is computed by :mod:`sklearn_hash.metrics`.
+"""
 
 import numpy as np
-from sklearn.utils._optional_dependencies import check_matplotlib_support
-from sklearn.utils._plotting import _validate_style_kwargs
+
+from .._compat import _validate_style_kwargs, check_matplotlib_support
 
 
 def _as_list(value):
@@ -28,19 +31,30 @@ class _CurveDisplayMixin:
         self.ax_, self.figure_ = ax, ax.figure
         return name if name is not None else self.name
 
-    def _draw_curves(self, xs, ys, names, curve_kwargs, default_kwargs, legend_values=None,
-                     legend_metric=None):
-        """Plot one line per (x, y); store them in ``line_``; add a legend if labelled."""
+    def _draw_curves(
+        self,
+        xs,
+        ys,
+        names,
+        curve_kwargs,
+        default_kwargs,
+        legend_values=None,
+        legend_metric=None,
+    ):
+        """Plot one line per (x, y), stored in ``line_``; a legend if labelled."""
         n_curves = len(xs)
         if len(ys) != n_curves:
             raise ValueError(
-                f"{self.__class__.__name__}: got {n_curves} x arrays and {len(ys)} y arrays"
+                f"{self.__class__.__name__}: got {n_curves} x arrays and "
+                f"{len(ys)} y arrays"
             )
         names = _as_list(names) or [None] * n_curves
         if len(names) == 1 and n_curves > 1:
             names = names * n_curves
         if len(names) != n_curves:
-            raise ValueError(f"name must have one entry per curve ({n_curves}), got {len(names)}")
+            raise ValueError(
+                f"name must have one entry per curve ({n_curves}), got {len(names)}"
+            )
         if curve_kwargs is None or isinstance(curve_kwargs, dict):
             curve_kwargs = [curve_kwargs or {}] * n_curves
         if len(curve_kwargs) != n_curves:
@@ -64,55 +78,6 @@ class _CurveDisplayMixin:
             self.ax_.legend(fontsize="small")
         if len(self.line_) == 1:
             self.line_ = self.line_[0]
-
-
-def _codes_and_index(estimator, X):
-    """(query codes, fitted index) of a fitted index or Pipeline ending in one."""
-    steps = getattr(estimator, "steps", None)
-    if steps is None:
-        index, codes = estimator, X
-    else:
-        index, codes = steps[-1][1], estimator[:-1].transform(X)
-    if not hasattr(index, "kneighbors"):
-        raise TypeError(
-            "estimator must be a fitted HammingNeighbors or a Pipeline ending in one, "
-            f"got {type(index).__name__}"
-        )
-    return codes, index
-
-
-def _hamming_distances(query_codes, database_codes, block=256):
-    """Dense (n_queries, n_database) int32 Hamming distances of packed codes.
-
-    Bits are unpacked to float32 and ``|q| + |x| - 2 q.x`` is one matrix
-    product per block of queries (exact: the values are small integers).
-    """
-    db_bits = np.unpackbits(database_codes, axis=1, bitorder="little").astype(np.float32)
-    db_ones = db_bits.sum(axis=1)
-    out = np.empty((len(query_codes), len(database_codes)), dtype=np.int32)
-    for start in range(0, len(query_codes), block):
-        q_bits = np.unpackbits(
-            query_codes[start:start + block], axis=1, bitorder="little"
-        ).astype(np.float32)
-        dist = q_bits.sum(axis=1)[:, None] + db_ones[None, :] - 2 * (q_bits @ db_bits.T)
-        out[start:start + block] = np.rint(dist).astype(np.int32)
-    return out
-
-
-def _relevance(ground_truth, n_database, n_relevant=None):
-    """Boolean (n_queries, n_database): the first ``n_relevant`` true neighbours of each query."""
-    ground_truth = np.asarray(ground_truth)
-    if ground_truth.ndim == 1:
-        ground_truth = ground_truth[:, None]
-    if n_relevant is not None:
-        if n_relevant > ground_truth.shape[1]:
-            raise ValueError(
-                f"n_relevant={n_relevant} exceeds the {ground_truth.shape[1]} true neighbours in y"
-            )
-        ground_truth = ground_truth[:, :n_relevant]
-    relevant = np.zeros((len(ground_truth), n_database), dtype=bool)
-    relevant[np.arange(len(ground_truth))[:, None], ground_truth] = True
-    return relevant
 
 
 def _default_name(estimator):

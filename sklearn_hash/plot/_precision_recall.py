@@ -3,14 +3,8 @@
 import numpy as np
 
 from ..metrics import hamming_mean_average_precision, hamming_precision_recall_curve
-from ._base import (
-    _as_list,
-    _codes_and_index,
-    _CurveDisplayMixin,
-    _default_name,
-    _hamming_distances,
-    _relevance,
-)
+from ..metrics._base import _codes_and_index, _hamming_distances, _relevance
+from ._base import _as_list, _CurveDisplayMixin, _default_name
 
 
 class HammingPrecisionRecallDisplay(_CurveDisplayMixin):
@@ -101,24 +95,42 @@ class HammingPrecisionRecallDisplay(_CurveDisplayMixin):
         name = self._validate_plot_params(ax=ax, name=name)
         precision, recall = _as_list(self.precision), _as_list(self.recall)
         average_precision = (
-            None if self.average_precision is None else list(np.ravel(self.average_precision))
+            None
+            if self.average_precision is None
+            else list(np.ravel(self.average_precision))
         )
         if average_precision is not None and len(average_precision) != len(precision):
             raise ValueError(
                 f"average_precision must have one value per curve ({len(precision)}), "
                 f"got {len(average_precision)}"
             )
-        self._draw_curves(recall, precision, name, curve_kwargs,
-                          {"marker": ".", "markersize": 4},
-                          legend_values=average_precision, legend_metric="mAP")
-        self.ax_.set(xlabel="Recall", ylabel="Precision", xlim=(-0.01, 1.01), ylim=(-0.01, 1.01))
+        self._draw_curves(
+            recall,
+            precision,
+            name,
+            curve_kwargs,
+            {"marker": ".", "markersize": 4},
+            legend_values=average_precision,
+            legend_metric="mAP",
+        )
+        self.ax_.set(
+            xlabel="Recall", ylabel="Precision", xlim=(-0.01, 1.01), ylim=(-0.01, 1.01)
+        )
         self.ax_.grid(True, alpha=0.3)
         return self
 
     @classmethod
-    def from_predictions(cls, relevant, distances, *, average="pooled",
-                         compute_average_precision=True, name=None, ax=None,
-                         curve_kwargs=None):
+    def from_predictions(
+        cls,
+        relevant,
+        distances,
+        *,
+        average="pooled",
+        compute_average_precision=True,
+        name=None,
+        ax=None,
+        curve_kwargs=None,
+    ):
         """Plot the precision-recall curve of a ranking given as distances.
 
         Parameters
@@ -145,18 +157,31 @@ class HammingPrecisionRecallDisplay(_CurveDisplayMixin):
         -------
         display : HammingPrecisionRecallDisplay
         """
-        precision, recall, _ = hamming_precision_recall_curve(relevant, distances, average=average)
+        precision, recall, _ = hamming_precision_recall_curve(
+            relevant, distances, average=average
+        )
         average_precision = (
             hamming_mean_average_precision(relevant, distances)
-            if compute_average_precision else None
+            if compute_average_precision
+            else None
         )
         display = cls(precision, recall, average_precision=average_precision, name=name)
         return display.plot(ax=ax, curve_kwargs=curve_kwargs)
 
     @classmethod
-    def from_estimator(cls, estimator, X, y, *, n_relevant=None, average="pooled",
-                       compute_average_precision=True, name=None, ax=None,
-                       curve_kwargs=None):
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y,
+        *,
+        n_relevant=None,
+        average="pooled",
+        compute_average_precision=True,
+        name=None,
+        ax=None,
+        curve_kwargs=None,
+    ):
         """Plot the precision-recall curve of a fitted search estimator on queries.
 
         The whole indexed database is ranked for every query (a dense
@@ -195,8 +220,11 @@ class HammingPrecisionRecallDisplay(_CurveDisplayMixin):
         distances = _hamming_distances(codes, index.codes_)
         relevant = _relevance(y, distances.shape[1], n_relevant)
         return cls.from_predictions(
-            relevant, distances, average=average,
+            relevant,
+            distances,
+            average=average,
             compute_average_precision=compute_average_precision,
             name=name if name is not None else _default_name(estimator),
-            ax=ax, curve_kwargs=curve_kwargs,
+            ax=ax,
+            curve_kwargs=curve_kwargs,
         )

@@ -1,7 +1,8 @@
 """RecallAtRDisplay: recall of the true neighbours among the top R, against R."""
 
 from ..metrics import recall_at_r_curve
-from ._base import _as_list, _codes_and_index, _CurveDisplayMixin, _default_name
+from ..metrics._base import _codes_and_index
+from ._base import _as_list, _CurveDisplayMixin, _default_name
 
 
 class RecallAtRDisplay(_CurveDisplayMixin):
@@ -54,7 +55,8 @@ class RecallAtRDisplay(_CurveDisplayMixin):
     >>> from sklearn_hash.datasets import load_sift_skimage
     >>> from sklearn_hash.plot import RecallAtRDisplay
     >>> data = load_sift_skimage()
-    >>> pipe = make_pipeline(LSH(nbits=64, random_state=0), HammingNeighbors()).fit(data.base)
+    >>> pipe = make_pipeline(LSH(nbits=64, random_state=0), HammingNeighbors())
+    >>> pipe = pipe.fit(data.base)
     >>> display = RecallAtRDisplay.from_estimator(pipe, data.query, data.ground_truth,
     ...                                           max_r=100, name="LSH 64 bits")
     >>> display.r_values[-1], bool(display.recall[-1] > display.recall[0])
@@ -88,8 +90,13 @@ class RecallAtRDisplay(_CurveDisplayMixin):
             Object that stores computed values.
         """
         name = self._validate_plot_params(ax=ax, name=name)
-        self._draw_curves(_as_list(self.r_values), _as_list(self.recall), name, curve_kwargs,
-                          {"drawstyle": "steps-post"})
+        self._draw_curves(
+            _as_list(self.r_values),
+            _as_list(self.recall),
+            name,
+            curve_kwargs,
+            {"drawstyle": "steps-post"},
+        )
         if log_scale:
             self.ax_.set_xscale("log")
         self.ax_.set(
@@ -101,8 +108,17 @@ class RecallAtRDisplay(_CurveDisplayMixin):
         return self
 
     @classmethod
-    def from_predictions(cls, true_neighbors, retrieved_neighbors, *, n_true=1, name=None,
-                         ax=None, curve_kwargs=None, log_scale=True):
+    def from_predictions(
+        cls,
+        true_neighbors,
+        retrieved_neighbors,
+        *,
+        n_true=1,
+        name=None,
+        ax=None,
+        curve_kwargs=None,
+        log_scale=True,
+    ):
         """Plot the recall@R curve of retrieved neighbour lists.
 
         Parameters
@@ -126,13 +142,26 @@ class RecallAtRDisplay(_CurveDisplayMixin):
         -------
         display : RecallAtRDisplay
         """
-        r_values, recall = recall_at_r_curve(true_neighbors, retrieved_neighbors, n_true=n_true)
+        r_values, recall = recall_at_r_curve(
+            true_neighbors, retrieved_neighbors, n_true=n_true
+        )
         display = cls(r_values, recall, n_true=n_true, name=name)
         return display.plot(ax=ax, curve_kwargs=curve_kwargs, log_scale=log_scale)
 
     @classmethod
-    def from_estimator(cls, estimator, X, y, *, max_r=100, n_true=1, name=None, ax=None,
-                       curve_kwargs=None, log_scale=True):
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y,
+        *,
+        max_r=100,
+        n_true=1,
+        name=None,
+        ax=None,
+        curve_kwargs=None,
+        log_scale=True,
+    ):
         """Plot the recall@R curve of a fitted search estimator on queries.
 
         Parameters
@@ -166,7 +195,11 @@ class RecallAtRDisplay(_CurveDisplayMixin):
         codes, index = _codes_and_index(estimator, X)
         retrieved = index.kneighbors(codes, n_neighbors=max_r, return_distance=False)
         return cls.from_predictions(
-            y, retrieved, n_true=n_true,
+            y,
+            retrieved,
+            n_true=n_true,
             name=name if name is not None else _default_name(estimator),
-            ax=ax, curve_kwargs=curve_kwargs, log_scale=log_scale,
+            ax=ax,
+            curve_kwargs=curve_kwargs,
+            log_scale=log_scale,
         )

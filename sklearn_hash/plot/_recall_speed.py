@@ -63,8 +63,15 @@ class RecallSpeedDisplay(_CurveDisplayMixin):
     2
     """
 
-    def __init__(self, recall, queries_per_second, *, name=None, point_labels=None,
-                 recall_name="recall"):
+    def __init__(
+        self,
+        recall,
+        queries_per_second,
+        *,
+        name=None,
+        point_labels=None,
+        recall_name="recall",
+    ):
         self.recall = recall
         self.queries_per_second = queries_per_second
         self.name = name
@@ -98,23 +105,43 @@ class RecallSpeedDisplay(_CurveDisplayMixin):
                 labels = [labels] * len(recall)
             for x, y, texts in zip(recall, qps, labels):
                 for xi, yi, text in zip(np.ravel(x), np.ravel(y), texts):
-                    self.ax_.annotate(str(text), (xi, yi), textcoords="offset points",
-                                      xytext=(4, 4), fontsize="x-small")
+                    self.ax_.annotate(
+                        str(text),
+                        (xi, yi),
+                        textcoords="offset points",
+                        xytext=(4, 4),
+                        fontsize="x-small",
+                    )
         from matplotlib.ticker import StrMethodFormatter
 
         self.ax_.set_yscale("log")
-        # plain numbers ("5,000"), not powers of ten, on a log axis that may span < 1 decade
+        # plain numbers ("5,000"), not powers of ten: the axis may span < 1 decade
         self.ax_.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         self.ax_.yaxis.set_minor_formatter(StrMethodFormatter("{x:,.0f}"))
         self.ax_.margins(y=0.1)
-        self.ax_.set(xlabel=self.recall_name, ylabel="queries per second (log)",
-                     xlim=(-0.01, 1.01))
+        self.ax_.set(
+            xlabel=self.recall_name,
+            ylabel="queries per second (log)",
+            xlim=(-0.01, 1.01),
+        )
         self.ax_.grid(True, which="both", alpha=0.3)
         return self
 
     @classmethod
-    def from_estimator(cls, estimator, X, y, *, scoring=None, n_repeats=3, name=None,
-                       point_labels=None, recall_name="recall", ax=None, curve_kwargs=None):
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y,
+        *,
+        scoring=None,
+        n_repeats=3,
+        name=None,
+        point_labels=None,
+        recall_name="recall",
+        ax=None,
+        curve_kwargs=None,
+    ):
         """Time and score fitted search estimators; plot them as one curve.
 
         Parameters
@@ -161,8 +188,14 @@ class RecallSpeedDisplay(_CurveDisplayMixin):
                 est.predict(X)
                 best = min(best, time.perf_counter() - start)
             qps.append(len(X) / max(best, 1e-9))
-            recall.append(scoring(est, X, y) if scoring is not None else est.score(X, y))
-        display = cls(np.array(recall), np.array(qps),
-                      name=name if name is not None else _default_name(estimators[0]),
-                      point_labels=point_labels, recall_name=recall_name)
+            recall.append(
+                scoring(est, X, y) if scoring is not None else est.score(X, y)
+            )
+        display = cls(
+            np.array(recall),
+            np.array(qps),
+            name=name if name is not None else _default_name(estimators[0]),
+            point_labels=point_labels,
+            recall_name=recall_name,
+        )
         return display.plot(ax=ax, curve_kwargs=curve_kwargs)

@@ -5,171 +5,35 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import minimize
-from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseHasher
-from ._bits import pack_bits
+from .._base import BaseHasher
+from .._bits import pack_bits
+from .._compat import Interval, StrOptions, _fit_context
+from ._graphs import (
+    _check_similarity,
+    _distance_blocks,
+    _knn_graph,
+    _new_item_neighbors,
+    _radius_graph,
+)
+from ._objective import (
+    _block_gain,
+    _database_bit_update,
+    _encode_free,
+    _flip_gain_table,
+    _loss_pairs,
+    _Objective,
+    _pair_labels,
+    _sign,
+    _unique_codes,
+)
+from ._solvers import fit_hyperplane
 
-# Weighted hinge SGD of the W step, as in the reference (updateWV.m, hingeW):
-# n_epochs x 100 minibatches x 100 samples drawn with replacement, step 2 decayed
-# by (1 - (t - 1) / n_epochs) at epoch t.
-_SGD_BATCHES_PER_EPOCH = 100
-_SGD_BATCH_SIZE = 100
-_SGD_STEP = 2.0
-# Full-batch alternative (solver="lbfgs"): iterations and a tiny ridge.
-_LBFGS_MAX_ITER = 30
-_LBFGS_ALPHA = 1e-6
 # The alternation of one bit stops when its block objective has not improved
 # for this many iterations (reference: 5).
 _INNER_PATIENCE = 5
-# Sweeps of the coordinate-wise out-of-sample rule of encode_database.
-_ENCODE_MAX_SWEEPS = 10
-# Rows of the query x training block handled at once (neighbour search, encoding).
-_CHUNK = 1024
-
-
-def _sign(values):
-    """+1 where values > 0, else -1, as float32 (bit 1 <=> +1, as transform)."""
-    return np.where(values > 0, np.float32(1), np.float32(-1))
-
-
-def _pair_loss(s, score, theta, beta, exponent):
-    """Loss of one pair: w(s) * log(1 + exp(-s (score - theta))) ** exponent.
-
-    ``w(+1) = beta``, ``w(-1) = 1 - beta``.
-    """
-    weight = np.where(s > 0, beta, 1.0 - beta)
-    return weight * np.logaddexp(0.0, -s * (score - theta)) ** exponent
-
-
-def _flip_gain_table(n_other_bits, theta, beta, exponent):
-    """Gain of product +1 over -1 for the remaining bit, per (label, score level).
-
-    Returns ``(gain_neg, gain_pos)``, each of length ``n_other_bits + 1``,
-    entry ``m`` for the score ``2m - n_other_bits`` of the other bits:
-    ``loss(s, score - 1) - loss(s, score + 1)`` (reference: ``M``).
-    """
-    scores = np.arange(-n_other_bits, n_other_bits + 1, 2, dtype=np.float64)
-    tables = [
-        _pair_loss(s, scores - 1, theta, beta, exponent)
-        - _pair_loss(s, scores + 1, theta, beta, exponent)
-        for s in (-1.0, 1.0)
-    ]
-    return tables[0].astype(np.float32), tables[1].astype(np.float32)
-
-
-def _database_bit_update(gain, query_bits):
-    """Closed-form database bit given the query bits: v = sign(M^T l).
-
-    Maximises ``sum_ij gain_ij l_i v_j`` over ``v`` in {-1, +1}^n, which is
-    separable in ``v_j``; equivalently it minimises the block loss of this bit
-    given the other bits. Returns ``(v, objective)``.
-    """
-    column_gain = query_bits @ gain
-    v = _sign(column_gain)
-    return v, float(np.abs(column_gain).sum())
-
-
-def _weighted_hinge_sgd(X, y, weights, coef, n_epochs, rng):
-    """Weighted hinge-loss SGD of the reference (``hingeW``), vectorised per batch.
-
-    Minimises ``sum_i weights_i max(0, 1 - y_i x_i^T coef)`` by minibatch
-    subgradient steps, no regulariser; the weights are not normalised.
-    """
-    coef = coef.astype(np.float32, copy=True)
-    signed_weights = (y * weights).astype(np.float32)
-    batches = rng.randint(X.shape[0], size=(n_epochs, _SGD_BATCHES_PER_EPOCH, _SGD_BATCH_SIZE))
-    step = _SGD_STEP
-    for epoch in range(n_epochs):
-        step *= 1.0 - epoch / n_epochs
-        scale = np.float32(step / _SGD_BATCH_SIZE)
-        for batch in batches[epoch]:
-            X_batch = X[batch]
-            violated = (X_batch @ coef) * y[batch] < 1
-            coef += scale * ((signed_weights[batch] * violated) @ X_batch)
-    return coef
-
-
-def _weighted_squared_hinge_lbfgs(X, y, weights, coef):
-    """Full-batch weighted squared-hinge classifier by L-BFGS, warm-started.
-
-    Minimises ``sum_i w_i max(0, 1 - y_i x_i^T c)^2 / (2 sum_i w_i) + alpha
-    |c|^2 / 2`` with a tiny ``alpha`` (it only keeps the problem bounded).
-    """
-    X64 = X.astype(np.float64)
-    total = float(weights.sum())
-    if total <= 0:
-        return coef.copy()
-    w = weights.astype(np.float64) / total
-    y64 = y.astype(np.float64)
-
-    def loss_grad(c):
-        slack = np.maximum(0.0, 1.0 - y64 * (X64 @ c))
-        value = 0.5 * float(w @ slack**2) + 0.5 * _LBFGS_ALPHA * float(c @ c)
-        grad = -(X64.T @ (w * y64 * slack)) + _LBFGS_ALPHA * c
-        return value, grad
-
-    result = minimize(
-        loss_grad,
-        coef.astype(np.float64),
-        jac=True,
-        method="L-BFGS-B",
-        options={"maxiter": _LBFGS_MAX_ITER},
-    )
-    return result.x.astype(np.float32)
-
-
-class _Objective:
-    """Sampled loss over a fixed set of (query, database) training pairs.
-
-    Holds the pairs' labels and current scores ``u_i . v_j``; a bit update
-    changes the scores in O(n_pairs). The threshold is chosen on the grid
-    ``{-K-1, -K+1, ..., K+1}`` as the minimiser of the sampled loss.
-    """
-
-    def __init__(self, rows, cols, labels, U, V, beta, exponent):
-        self.rows, self.cols, self.labels = rows, cols, labels
-        self.nbits = U.shape[1]
-        self.beta, self.exponent = beta, exponent
-        self.scores = np.zeros(len(rows), dtype=np.int32)
-        for start in range(0, len(rows), 1 << 18):
-            part = slice(start, start + (1 << 18))
-            self.scores[part] = np.einsum(
-                "ij,ij->i", U[rows[part]], V[cols[part]], dtype=np.float32
-            ).astype(np.int32)
-
-    def rescored(self, k, U, V, new_u, new_v):
-        """Scores after replacing bit k of the query and database codes."""
-        return (
-            self.scores
-            - (U[self.rows, k] * V[self.cols, k]).astype(np.int32)
-            + (new_u[self.rows] * new_v[self.cols]).astype(np.int32)
-        )
-
-    def best_threshold(self, scores):
-        """(theta, mean loss) minimising the sampled loss; the smallest theta on ties."""
-        K = self.nbits
-        levels = (scores + K) // 2
-        counts = [
-            np.bincount(levels[self.labels == s], minlength=K + 1) for s in (-1, 1)
-        ]
-        level_scores = np.arange(-K, K + 1, 2, dtype=np.float64)
-        thetas = np.arange(-K - 1, K + 2, 2)
-        losses = [
-            sum(
-                counts[c] @ _pair_loss(s, level_scores, theta, self.beta, self.exponent)
-                for c, s in ((0, -1.0), (1, 1.0))
-            )
-            / len(scores)
-            for theta in thetas
-        ]
-        best = int(np.argmin(losses))
-        return int(thetas[best]), float(losses[best])
 
 
 class AsymmetricLinV(BaseHasher):
@@ -239,10 +103,9 @@ class AsymmetricLinV(BaseHasher):
         epoch, unnormalised weights, no regulariser), vectorised per
         minibatch. ``"lbfgs"``: a deviation, full-batch weighted squared
         hinge (weights normalised, ridge 1e-6) by at most 30 L-BFGS
-        iterations from the current row. It fits 2 to 3 times faster but
-        gave lower per-query mAP in every setting we measured (MNIST-5k and
-        sift-ngt5k at 8 and 16 bits, by 0.008 to 0.02; see
-        ``benchmarks/RESULTS.md``), hence not the default.
+        iterations from the current row. It fits faster but gave lower
+        per-query mAP in the settings measured (see the user guide), hence
+        not the default.
     n_epochs : int, default=10
         Epochs of the weighted hinge SGD that updates one row of ``W``
         (each 100 minibatches of 100 points; reference: 10). Ignored by
@@ -359,10 +222,8 @@ class AsymmetricLinV(BaseHasher):
       it cost at most those with the dense block. The SGD runs vectorised
       per minibatch in float32. The cost per bit is linear in
       ``n_samples``. Blocks are capped at ``n_samples``, so small training
-      sets work (the reference needs ``n_samples >= 1000``). Measured on
-      one thread: 5,000 MNIST points at 16 bits in about 44 s of CPU time
-      (the reference's NumPy port: about 240 s); see
-      ``benchmarks/RESULTS.md``.
+      sets work (the reference needs ``n_samples >= 1000``). Fit times
+      against the reference are in the user guide.
     * Zero projections map to bit 0 (-1) as in ``transform``; the reference
       breaks zeros at random.
     * ``normalize``, ``max_iter`` and ``solver="lbfgs"`` are additions (see
@@ -518,7 +379,8 @@ class AsymmetricLinV(BaseHasher):
         n_samples = X.shape[0]
         if n_samples < 2:
             raise ValueError(
-                f"{type(self).__name__} needs at least 2 samples, got n_samples={n_samples}"
+                f"{type(self).__name__} needs at least 2 samples, "
+                f"got n_samples={n_samples}"
             )
         rng = check_random_state(self.random_state)
         K = self.nbits
@@ -550,7 +412,7 @@ class AsymmetricLinV(BaseHasher):
         Wd = Wq.copy() if linear_db else None
         V = U.copy()
 
-        rows, cols = self._loss_pairs(n_samples, rng)
+        rows, cols = _loss_pairs(n_samples, self.n_loss_pairs, rng)
         labels = _pair_labels(positives, rows, cols)
         objective = _Objective(rows, cols, labels, U, V, self.beta, self.loss_exponent)
         theta, loss = objective.best_threshold(objective.scores)
@@ -565,12 +427,28 @@ class AsymmetricLinV(BaseHasher):
                 others = np.arange(K) != k
                 if linear_db:
                     wq, wd = self._update_bit_linear(
-                        Xa, positives, U[:, others], V[:, others], Wq[k], Wd[k], theta, block, rng
+                        Xa,
+                        positives,
+                        U[:, others],
+                        V[:, others],
+                        Wq[k],
+                        Wd[k],
+                        theta,
+                        block,
+                        rng,
                     )
                     new_u, new_v = _sign(Xa @ wq), _sign(Xa @ wd)
                 else:
                     wq, new_v = self._update_bit_free(
-                        Xa, positives, U[:, others], V[:, others], Wq[k], V[:, k], theta, block, rng
+                        Xa,
+                        positives,
+                        U[:, others],
+                        V[:, others],
+                        Wq[k],
+                        V[:, k],
+                        theta,
+                        block,
+                        rng,
                     )
                     new_u = _sign(Xa @ wq)
                 new_scores = objective.rescored(k, U, V, new_u, new_v)
@@ -596,7 +474,9 @@ class AsymmetricLinV(BaseHasher):
         self.theta_ = int(theta)
         self.query_projection_, self.query_intercept_ = self._raw_affine(Wq, X.dtype)
         if linear_db:
-            self.database_projection_, self.database_intercept_ = self._raw_affine(Wd, X.dtype)
+            self.database_projection_, self.database_intercept_ = self._raw_affine(
+                Wd, X.dtype
+            )
         else:
             self.database_projection_ = self.database_intercept_ = None
         self.database_codes_ = pack_bits(V > 0)
@@ -605,10 +485,14 @@ class AsymmetricLinV(BaseHasher):
         self._train_query_codes = None if linear_db else U
         return self
 
-    def _update_bit_free(self, Xa, positives, U_other, V_other, wq, v, theta, block, rng):
+    def _update_bit_free(
+        self, Xa, positives, U_other, V_other, wq, v, theta, block, rng
+    ):
         """Lin:V alternation for one bit (reference ``updateWV``)."""
         n_samples = Xa.shape[0]
-        gain_tables = _flip_gain_table(U_other.shape[1], theta, self.beta, self.loss_exponent)
+        gain_tables = _flip_gain_table(
+            U_other.shape[1], theta, self.beta, self.loss_exponent
+        )
         u_book, v_book = _unique_codes(U_other), _unique_codes(V_other)
         v = v.copy()
         best, best_iter, it = -np.inf, 0, 0
@@ -625,17 +509,23 @@ class AsymmetricLinV(BaseHasher):
             if it - best_iter > _INNER_PATIENCE:
                 return wq, v
 
-    def _update_bit_linear(self, Xa, positives, U_other, V_other, wq, wd, theta, block, rng):
+    def _update_bit_linear(
+        self, Xa, positives, U_other, V_other, wq, wd, theta, block, rng
+    ):
         """Lin:Lin alternation for one bit (reference ``updateW``)."""
         n_samples = Xa.shape[0]
-        gain_tables = _flip_gain_table(U_other.shape[1], theta, self.beta, self.loss_exponent)
+        gain_tables = _flip_gain_table(
+            U_other.shape[1], theta, self.beta, self.loss_exponent
+        )
         u_book, v_book = _unique_codes(U_other), _unique_codes(V_other)
         best, best_iter, it = -np.inf, 0, 0
         while True:
             it += 1
             rows = rng.choice(n_samples, block, replace=False)
             cols = rng.choice(n_samples, block, replace=False)
-            gain = _block_gain(u_book, rows, v_book, cols, positives[rows][:, cols], gain_tables)
+            gain = _block_gain(
+                u_book, rows, v_book, cols, positives[rows][:, cols], gain_tables
+            )
             X_rows, X_cols = Xa[rows], Xa[cols]
             gain_r = gain @ _sign(X_cols @ wd)
             wq = self._fit_hyperplane(X_rows, gain_r, wq, rng)
@@ -648,26 +538,15 @@ class AsymmetricLinV(BaseHasher):
                 return wq, wd
 
     def _fit_hyperplane(self, X, gain, coef, rng):
-        """One row of W: separate sign(gain) with weights |gain| (reference ``hingeW``)."""
-        targets, weights = _sign(gain), np.abs(gain)
-        if self.solver == "sgd":
-            return _weighted_hinge_sgd(X, targets, weights, coef, self.n_epochs, rng)
-        return _weighted_squared_hinge_lbfgs(X, targets, weights, coef)
-
-    def _loss_pairs(self, n_samples, rng):
-        """All pairs if there are at most n_loss_pairs, else a sample with replacement."""
-        if n_samples * n_samples <= self.n_loss_pairs:
-            rows, cols = np.divmod(np.arange(n_samples * n_samples), n_samples)
-            return rows, cols
-        return (
-            rng.randint(n_samples, size=self.n_loss_pairs),
-            rng.randint(n_samples, size=self.n_loss_pairs),
+        return fit_hyperplane(
+            X, gain, coef, solver=self.solver, n_epochs=self.n_epochs, rng=rng
         )
 
     def _n_neighbors_effective(self, n_samples):
         if self.n_neighbors > n_samples - 1:
             warnings.warn(
-                f"n_neighbors={self.n_neighbors} is not smaller than n_samples={n_samples}; "
+                f"n_neighbors={self.n_neighbors} is not smaller than "
+                f"n_samples={n_samples}; "
                 f"using n_neighbors={n_samples - 1}",
                 UserWarning,
             )
@@ -727,7 +606,9 @@ class AsymmetricLinV(BaseHasher):
         if self.database == "linear":
             if similarity is not None:
                 raise ValueError("similarity is only used by database='free' (Lin:V)")
-            return pack_bits(X @ self.database_projection_ + self.database_intercept_ > 0)
+            return pack_bits(
+                X @ self.database_projection_ + self.database_intercept_ > 0
+            )
         n_train = self._fit_X.shape[0]
         if similarity is not None:
             positives = _check_similarity(similarity, (X.shape[0], n_train))
@@ -741,209 +622,19 @@ class AsymmetricLinV(BaseHasher):
         Xn = self._normalized(X)
         U = self._train_query_codes
         K = self.nbits
-        gain_tables = _flip_gain_table(K - 1, self.theta_, self.beta, self.loss_exponent)
+        gain_tables = _flip_gain_table(
+            K - 1, self.theta_, self.beta, self.loss_exponent
+        )
+        if self._neighbor_rule == "radius":
+            max_sq_distance = np.float32(self.radius_) ** 2
+        elif self._neighbor_rule == "knn":
+            max_sq_distance = self._kth_distance[None, :] ** 2
         codes = np.empty((X.shape[0], K), dtype=bool)
-        for start in range(0, X.shape[0], _CHUNK):
-            part = slice(start, start + _CHUNK)
+        for part in _distance_blocks(X.shape[0], n_train):
             if positives is None:
-                pos = self._new_item_neighbors(Xn[part])
+                pos = _new_item_neighbors(Xn[part], self._fit_X, max_sq_distance)
             else:
                 pos = positives[part]
             start_codes = _sign(self._project(X[part]))
-            codes[part] = self._encode_free(start_codes, pos.T.tocsr(), U, gain_tables)
+            codes[part] = _encode_free(start_codes, pos.T.tocsr(), U, gain_tables)
         return pack_bits(codes)
-
-    def _new_item_neighbors(self, Xn):
-        """Sparse (n_items, n_train) relation: which training queries have the item as neighbour."""
-        sq = _squared_distances(Xn, self._fit_X)
-        if self._neighbor_rule == "radius":
-            mask = sq <= np.float32(self.radius_) ** 2
-        else:
-            mask = sq <= self._kth_distance[None, :] ** 2
-        return sparse.csr_matrix(mask)
-
-    def _encode_free(self, V, positives_by_query, U, gain_tables):
-        """Coordinate descent on the database codes V of new items, bits cyclically.
-
-        ``V`` (n_items, nbits) holds the starting codes (the items' query
-        codes) and is updated in place.
-        """
-        K = self.nbits
-        u_book = [_unique_codes(U[:, np.arange(K) != k]) for k in range(K)]
-        for _ in range(_ENCODE_MAX_SWEEPS):
-            changed = False
-            for k in range(K):
-                others = np.arange(K) != k
-                gain = _block_gain(
-                    u_book[k], slice(None), _unique_codes(V[:, others]), None,
-                    positives_by_query, gain_tables,
-                )
-                new = _sign(U[:, k] @ gain)
-                changed |= bool(np.any(new != V[:, k]))
-                V[:, k] = new
-            if not changed:
-                break
-        return V > 0
-
-
-def _unique_codes(codes):
-    """Distinct rows of a +-1 code matrix and the row -> distinct-row index."""
-    n_samples, n_bits = codes.shape
-    if n_bits == 0:
-        return codes[:1], np.zeros(n_samples, dtype=np.intp)
-    if n_bits <= 62:
-        keys = (codes > 0).astype(np.int64) @ (np.int64(1) << np.arange(n_bits, dtype=np.int64))
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        return codes[first], inverse
-    unique, inverse = np.unique(codes, axis=0, return_inverse=True)
-    return unique, inverse.ravel()
-
-
-class _GainMatrix:
-    """The gain matrix M of a (queries x database) block, never materialised.
-
-    ``M_ij = gain[s_ij][level_ij]``, ``level_ij = (u_i . v_j + n_other) / 2``
-    from the other bits' codes (reference: ``M = loss(S, Y - 1) - loss(S, Y +
-    1)``). As M depends on the codes only through their distinct values, it
-    is stored as a table over (distinct query code, distinct database code)
-    for non-neighbours plus a sparse correction on the neighbour pairs;
-    products with M cost O(n_rows + n_cols + n_distinct_pairs + nnz), at most
-    that of the dense block. ``ndarray @ M`` and ``M @ ndarray`` work.
-    """
-
-    __array_ufunc__ = None  # make ``ndarray @ _GainMatrix`` call __rmatmul__
-
-    def __init__(self, u_codes, u_inverse, v_codes, v_inverse, positives, gain_tables):
-        gain_neg, gain_pos = gain_tables
-        n_other = u_codes.shape[1]
-        self.u_inverse, self.v_inverse = u_inverse, v_inverse
-        levels = ((u_codes @ v_codes.T + n_other) * 0.5).astype(np.intp)
-        self.table = gain_neg[levels]
-        pos = positives.tocoo()
-        delta = (gain_pos - gain_neg)[levels[u_inverse[pos.row], v_inverse[pos.col]]]
-        self.correction = sparse.csr_matrix(
-            (delta.astype(np.float32), (pos.row, pos.col)), shape=positives.shape
-        )
-        self.shape = positives.shape
-
-    def __matmul__(self, v):
-        summed = np.bincount(self.v_inverse, weights=v, minlength=self.table.shape[1])
-        return (self.table @ summed)[self.u_inverse].astype(np.float32) + self.correction @ v
-
-    def __rmatmul__(self, l):
-        summed = np.bincount(self.u_inverse, weights=l, minlength=self.table.shape[0])
-        return (summed @ self.table)[self.v_inverse].astype(np.float32) + self.correction.T @ l
-
-    def toarray(self):
-        return self.table[self.u_inverse][:, self.v_inverse] + self.correction.toarray()
-
-
-def _block_gain(u_codebook, rows, v_codebook, cols, positives_block, gain_tables):
-    """Gain matrix of the block (rows x cols) from precomputed distinct codes.
-
-    ``u_codebook = (distinct codes, inverse)`` of all query rows, likewise
-    ``v_codebook``; ``cols=None`` means all database columns.
-    """
-    u_codes, u_inverse = u_codebook
-    v_codes, v_inverse = v_codebook
-    used_u, u_block = np.unique(u_inverse[rows], return_inverse=True)
-    if cols is None:
-        v_used, v_block = v_codes, v_inverse
-    else:
-        used_v, v_block = np.unique(v_inverse[cols], return_inverse=True)
-        v_used = v_codes[used_v]
-    return _GainMatrix(u_codes[used_u], u_block, v_used, v_block, positives_block, gain_tables)
-
-
-def _squared_distances(A, B):
-    sq = (A * A).sum(axis=1)[:, None] - 2 * (A @ B.T) + (B * B).sum(axis=1)[None, :]
-    np.maximum(sq, 0, out=sq)
-    return sq
-
-
-def _radius_graph(Xn, n_neighbors):
-    """Neighbours within the radius at which points have n_neighbors neighbours on average.
-
-    The radius is the ``(n_neighbors * n)``-th smallest distance among ordered
-    pairs of distinct points, found exactly in one chunked pass (memory about
-    that many pairs, not n^2); a first pass on a sample bounds it.
-    """
-    n = Xn.shape[0]
-    target = n_neighbors * n
-    rng = np.random.RandomState(0)
-    sample = rng.choice(n, min(n, 500), replace=False)
-    sq = _squared_distances(Xn[sample], Xn)
-    sq[np.arange(len(sample)), sample] = np.inf
-    sample_sq = sq[np.isfinite(sq)]
-    quantile = 2.0 * n_neighbors / (n - 1)
-    while True:
-        bound = float(np.quantile(sample_sq, quantile)) if quantile < 1 else np.inf
-        rows, cols, dists = [], [], []
-        for start in range(0, n, _CHUNK):
-            sq = _squared_distances(Xn[start : start + _CHUNK], Xn)
-            within = sq <= bound
-            idx = np.arange(sq.shape[0])
-            within[idx, start + idx] = False
-            r, c = np.nonzero(within)
-            rows.append(r + start)
-            cols.append(c)
-            dists.append(sq[r, c])
-        dists = np.concatenate(dists)
-        if len(dists) >= target or not np.isfinite(bound):
-            break
-        quantile *= 2.0
-    rows, cols = np.concatenate(rows), np.concatenate(cols)
-    radius_sq = np.partition(dists, target - 1)[target - 1]
-    keep = dists <= radius_sq
-    graph = _csr_with_diagonal(rows[keep], cols[keep], n)
-    return graph, float(np.sqrt(radius_sq))
-
-
-def _knn_graph(Xn, n_neighbors):
-    """Each point's n_neighbors nearest other points, and its k-th NN distance."""
-    n = Xn.shape[0]
-    rows, cols, kth = [], [], np.empty(n, dtype=np.float32)
-    for start in range(0, n, _CHUNK):
-        sq = _squared_distances(Xn[start : start + _CHUNK], Xn)
-        idx = np.arange(sq.shape[0])
-        sq[idx, start + idx] = np.inf
-        nearest = np.argpartition(sq, n_neighbors - 1, axis=1)[:, :n_neighbors]
-        rows.append(np.repeat(idx + start, n_neighbors))
-        cols.append(nearest.ravel())
-        kth[start : start + sq.shape[0]] = np.sqrt(np.take_along_axis(sq, nearest, 1).max(1))
-    return _csr_with_diagonal(np.concatenate(rows), np.concatenate(cols), n), kth
-
-
-def _csr_with_diagonal(rows, cols, n):
-    diag = np.arange(n)
-    rows, cols = np.concatenate([rows, diag]), np.concatenate([cols, diag])
-    graph = sparse.csr_matrix((np.ones(len(rows), dtype=bool), (rows, cols)), shape=(n, n))
-    graph.sum_duplicates()
-    return graph
-
-
-def _check_similarity(similarity, shape):
-    """A user-given neighbour relation as a sparse boolean CSR matrix."""
-    if isinstance(shape, Integral):
-        shape = (shape, shape)
-    if not sparse.issparse(similarity):
-        similarity = np.asarray(similarity)
-        if similarity.ndim != 2:
-            raise ValueError(f"similarity must be a 2-D matrix, got shape {similarity.shape}")
-        similarity = sparse.csr_matrix(similarity)
-    if similarity.shape != tuple(shape):
-        raise ValueError(f"similarity must have shape {tuple(shape)}, got {similarity.shape}")
-    similarity = sparse.csr_matrix(similarity != 0)
-    similarity.sort_indices()
-    return similarity
-
-
-def _pair_labels(positives, rows, cols):
-    """+1 where (rows[t], cols[t]) is a neighbour pair in the sparse relation, else -1."""
-    pos = positives.tocoo()
-    n = positives.shape[1]
-    keys = np.sort(pos.row.astype(np.int64) * n + pos.col)
-    query = rows.astype(np.int64) * n + cols
-    at = np.searchsorted(keys, query)
-    hit = (at < len(keys)) & (keys[np.minimum(at, len(keys) - 1)] == query)
-    return np.where(hit, 1, -1).astype(np.int8)
