@@ -365,3 +365,24 @@ def test_core_package_never_imports_dask():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert 'pip install "sklearn_hash[dask]"' in out
+
+
+def test_numpy_queries_in_blocks(client, monkeypatch):
+    """NumPy queries are cut into row blocks (bounded task memory); the blocks'
+    answers are concatenated in order."""
+    from sklearn_hash.dask import _neighbors
+
+    monkeypatch.setattr(_neighbors, "_QUERY_BLOCK_ROWS", 7)
+    nn = fitted(CHUNKINGS["unequal_empty"], n_neighbors=12, radius=4)
+    ref = reference(12)
+    for got, want in zip(nn.kneighbors(QUERIES), ref.kneighbors(QUERIES)):
+        np.testing.assert_array_equal(got, want)
+    got, want = nn.radius_neighbors(QUERIES), ref.radius_neighbors(QUERIES, 4)
+    assert len(got[1]) == len(QUERIES)
+    for part in (0, 1):
+        for a, b in zip(got[part], want[part]):
+            np.testing.assert_array_equal(a, b)
+    got = nn.radius_neighbors_graph(QUERIES, mode="distance")
+    want = ref.radius_neighbors_graph(QUERIES, 4, mode="distance")
+    for attr in ("data", "indices", "indptr"):
+        np.testing.assert_array_equal(getattr(got, attr), getattr(want, attr))

@@ -16,6 +16,9 @@ from ..neighbors import HammingNeighbors
 
 # partial results merged per task of the reduction tree (as dask's split_every)
 _MERGE_FAN_IN = 8
+# NumPy queries are searched in blocks of this many rows: bounds the memory of
+# each search and merge task (a shard's answer for a block is rows x k pairs)
+_QUERY_BLOCK_ROWS = 16384
 
 
 class _Shard:
@@ -123,6 +126,13 @@ def _radius_to_csr(flat, n_queries):
 def _split_ragged(values, indptr):
     out = np.empty(len(indptr) - 1, dtype=object)
     out[:] = np.split(values, indptr[1:-1])
+    return out
+
+
+def _concatenate_objects(arrays):
+    """Concatenate 1-D object arrays of arrays (np.concatenate may stack them)."""
+    out = np.empty(sum(len(a) for a in arrays), dtype=object)
+    out[:] = [item for a in arrays for item in a]
     return out
 
 
@@ -395,8 +405,14 @@ class DaskHammingNeighbors(BaseEstimator):
         if not is_dask:
             if X.shape[0] == 0:
                 raise ValueError("X must hold at least one query, got 0 rows")
-            block = delayed(np.ascontiguousarray(X), pure=True)
-            return [block], [X.shape[0]], False, False
+            starts = range(0, X.shape[0], _QUERY_BLOCK_ROWS)
+            blocks = [X[start : start + _QUERY_BLOCK_ROWS] for start in starts]
+            return (
+                [delayed(np.ascontiguousarray(b), pure=True) for b in blocks],
+                [b.shape[0] for b in blocks],
+                False,
+                False,
+            )
         X = X.rechunk({1: -1})
         if any(np.isnan(c) for c in X.chunks[0]):
             raise ValueError(
@@ -472,7 +488,7 @@ class DaskHammingNeighbors(BaseEstimator):
                 for part, dtype in ((0, np.int32), (1, np.int64))
             )
         else:
-            distances, indices = self._compute(merged[0])
+            distances, indices = map(np.concatenate, zip(*self._compute(merged)))
         return (distances, indices) if return_distance else indices
 
     def kneighbors_graph(self, X=None, n_neighbors=None, mode="connectivity"):
@@ -559,7 +575,8 @@ class DaskHammingNeighbors(BaseEstimator):
                 for part in (0, 1)
             )
         else:
-            distances, indices = self._compute(to_arrays(merged[0], sizes[0]))
+            blocks = self._compute([to_arrays(m, n) for m, n in zip(merged, sizes)])
+            distances, indices = map(_concatenate_objects, zip(*blocks))
         return (distances, indices) if return_distance else indices
 
     def radius_neighbors_graph(self, X=None, radius=None, mode="connectivity"):
