@@ -9,7 +9,6 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
 from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_hash import AsymmetricLinV, HammingNeighbors, pack_bits, unpack_bits
 from sklearn_hash._asymmetric._graphs import _knn_graph, _radius_graph
@@ -24,11 +23,7 @@ from sklearn_hash._compat import InvalidParameterError
 from sklearn_hash.metrics import hamming_mean_average_precision
 from sklearn_hash.metrics._base import _hamming_distances
 
-FAST = dict(n_epochs=1, max_iter=2, block_size=60)
-FIT_TRANSFORM_REASON = (
-    "fit_transform returns the learned database codes of the training set, "
-    "transform the query codes: they differ by design (asymmetric hashing)"
-)
+FAST = {"n_epochs": 1, "max_iter": 2, "block_size": 60}
 
 
 def _blobs(n_samples=150, n_features=6, seed=0):
@@ -338,12 +333,3 @@ def test_bad_input():
         AsymmetricLinV(nbits=4, n_neighbors=500, random_state=0, **FAST).fit(X)
 
 
-@parametrize_with_checks(
-    [AsymmetricLinV(nbits=3, n_neighbors=5, random_state=0, **dict(FAST, max_iter=1))],
-    expected_failed_checks=lambda est: {
-        "check_transformer_general": FIT_TRANSFORM_REASON,
-        "check_transformer_data_not_an_array": FIT_TRANSFORM_REASON,
-    },
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)

@@ -6,9 +6,6 @@ import numpy as np
 import pytest
 from scipy import sparse
 from sklearn.base import clone
-from sklearn.pipeline import make_pipeline
-from sklearn.utils.estimator_checks import parametrize_with_checks
-from test_common import expected_failed_checks
 
 from sklearn_hash import ITQ, LSH, HammingNeighbors, PCAHashing, unpack_bits
 from sklearn_hash._bits import hamming_kneighbors_reference
@@ -218,22 +215,6 @@ def test_bad_input_raises():
         fitted.transform(X[:, :3])
     with pytest.raises(InvalidParameterError, match="nbits"):
         PCAHashing(nbits=-3).fit(X)
-
-
-@parametrize_with_checks(
-    [
-        ITQ(nbits=12, random_state=0),
-        ITQ(nbits=70, n_iter=5, random_state=0),
-        PCAHashing(nbits=3),
-        # random_state fixed: the checks cannot seed a step inside a Pipeline
-        make_pipeline(ITQ(nbits=16, random_state=0), HammingNeighbors()),
-        make_pipeline(PCAHashing(nbits=3), HammingNeighbors()),
-    ],
-    expected_failed_checks=expected_failed_checks,
-)
-@pytest.mark.filterwarnings("ignore:PCAHashing has only:UserWarning")
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
 
 
 # faiss ITQTransform + IndexLSH, mean 1-recall@10 over 5 seeds

@@ -5,9 +5,6 @@ import pickle
 import numpy as np
 import pytest
 from scipy import sparse
-from sklearn.pipeline import make_pipeline
-from sklearn.utils.estimator_checks import parametrize_with_checks
-from test_common import expected_failed_checks
 
 from sklearn_hash import LSH, HammingNeighbors, SpectralHashing, unpack_bits
 from sklearn_hash._compat import InvalidParameterError
@@ -162,19 +159,6 @@ def test_bad_input_raises():
         SpectralHashing().fit(np.where(X > 1, np.inf, X))
     with pytest.raises(ValueError, match="4 features"):
         SpectralHashing(nbits=8).fit(X).transform(X[:, :2])
-
-
-@parametrize_with_checks(
-    [
-        SpectralHashing(nbits=12),
-        SpectralHashing(nbits=70, n_components=1),
-        make_pipeline(SpectralHashing(nbits=16), HammingNeighbors()),
-    ],
-    expected_failed_checks=expected_failed_checks,
-)
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
-
 
 
 def _recall_at_10(hasher, data):
