@@ -235,7 +235,9 @@ SH_TARGET("popcnt") SH_INLINE int32_t sh_scalar_code(const uint8_t *q, const uin
 
 /* Codes of 32 bytes and more (multiples of 32): per step, four codes on the
  * vector unit and SH_WIDE_SCALAR(nb) codes on the scalar POPCNT unit. */
+#ifndef SH_WIDE_SCALAR
 #define SH_WIDE_SCALAR(nb) ((nb) == 32 ? 2 : (nb) == 64 ? 1 : 0)
+#endif
 
 SH_TARGET("avx2,popcnt") SH_INLINE void sh_row_wide_avx2(const uint8_t *q, const uint8_t *db,
                                                              int64_t n, int64_t nb, int32_t *out) {
