@@ -58,7 +58,9 @@ def test_every_path_matches_reference_at_every_width(path, auto_dispatch):
         np.testing.assert_array_equal(_kernels._path_distances(path, q, db), full)
         for bound in bounds_for(full):
             got = _kernels._path_distances(path, q, db, bound)
-            np.testing.assert_array_equal(got, expected_below(full, bound), err_msg=f"{nb}")
+            np.testing.assert_array_equal(
+                got, expected_below(full, bound), err_msg=f"{nb}"
+            )
     assert _kernels.popcount_path() == "auto"  # the helper restores the dispatch
 
 
@@ -68,7 +70,10 @@ def test_measured_choice_is_the_fastest_usable_path(auto_dispatch):
         chosen = _kernels.popcount_path(nb)
         timings = _kernels.path_timings(nb)
         key = nb if nb <= 128 else ">128"
-        assert _kernels.width_paths()[key] == (chosen, "measured" if len(PATHS) > 1 else "only path")
+        assert _kernels.width_paths()[key] == (
+            chosen,
+            "measured" if len(PATHS) > 1 else "only path",
+        )
         if len(PATHS) > 1:
             assert set(timings) == set(PATHS)
             assert timings[chosen] == min(timings.values())
@@ -116,8 +121,13 @@ def test_environment_variable_forces_every_width():
         "k.width_paths()[8][1])"
     )
     env = {**os.environ, "SKLEARN_HASH_POPCOUNT_PATH": "generic"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     assert out.stdout.split() == ["generic", "generic", "generic", "forced"]
 
 
@@ -143,14 +153,26 @@ def c_compiler():
 @pytest.fixture(scope="module")
 def emulated(tmp_path_factory):
     """The kernels of _popcount.h built against SIMDe, loaded with ctypes."""
-    simde_py = pytest.importorskip("simde_py", reason="SIMDe headers (pip install simde-py)")
+    simde_py = pytest.importorskip(
+        "simde_py", reason="SIMDe headers (pip install simde-py)"
+    )
     cc = c_compiler()
     if cc is None or sys.platform == "win32":
         pytest.skip("no C compiler for the SIMDe harness")
     lib_path = tmp_path_factory.mktemp("emu") / "libemu.so"
-    cmd = [cc, "-O1", "-w", "-shared", "-fPIC", f"-I{simde_py.get_include()}",
-           f"-I{NEIGHBORS}", str(HERE / "kernel_emulation.c"), "-o", str(lib_path)]
-    build = subprocess.run(cmd, capture_output=True, text=True)
+    cmd = [
+        cc,
+        "-O1",
+        "-w",
+        "-shared",
+        "-fPIC",
+        f"-I{simde_py.get_include()}",
+        f"-I{NEIGHBORS}",
+        str(HERE / "kernel_emulation.c"),
+        "-o",
+        str(lib_path),
+    ]
+    build = subprocess.run(cmd, check=False, capture_output=True, text=True)
     if build.returncode != 0:
         pytest.fail(f"SIMDe harness does not compile:\n{build.stderr[-3000:]}")
     lib = ctypes.CDLL(str(lib_path))
@@ -163,8 +185,14 @@ def emulated(tmp_path_factory):
 
 def emu_row(lib, path, q, db):
     out = np.empty(len(db), dtype=np.int32)
-    assert lib.emu_row(path.encode(), q.ctypes.data, db.ctypes.data, len(db), db.shape[1],
-                       out.ctypes.data)
+    assert lib.emu_row(
+        path.encode(),
+        q.ctypes.data,
+        db.ctypes.data,
+        len(db),
+        db.shape[1],
+        out.ctypes.data,
+    )
     return out
 
 
@@ -172,8 +200,16 @@ def emu_below(lib, path, q, db, bound):
     """(offsets, their distances) of the fused row, checked to be increasing."""
     dist = np.empty(len(db), dtype=np.int32)
     cand = np.empty(len(db), dtype=np.int32)
-    c = lib.emu_below(path.encode(), q.ctypes.data, db.ctypes.data, len(db), db.shape[1],
-                      bound, dist.ctypes.data, cand.ctypes.data)
+    c = lib.emu_below(
+        path.encode(),
+        q.ctypes.data,
+        db.ctypes.data,
+        len(db),
+        db.shape[1],
+        bound,
+        dist.ctypes.data,
+        cand.ctypes.data,
+    )
     assert 0 <= c <= len(db)
     cand = cand[:c]
     assert (np.diff(cand) > 0).all()
@@ -198,8 +234,9 @@ def test_emulated_rows_match_reference_at_every_width(emulated, path):
         q = rng.integers(0, 256, size=(3, nb), dtype=np.uint8)
         full = hamming_distances_reference(q, db)
         for i in range(len(q)):
-            np.testing.assert_array_equal(emu_row(emulated, path, q[i], db), full[i],
-                                          err_msg=f"{path} {nb}")
+            np.testing.assert_array_equal(
+                emu_row(emulated, path, q[i], db), full[i], err_msg=f"{path} {nb}"
+            )
             for bound in bounds_for(full[i]):
                 cand, dist = emu_below(emulated, path, q[i], db, bound)
                 np.testing.assert_array_equal(cand, np.flatnonzero(full[i] < bound))
