@@ -9,11 +9,18 @@ The database is read in cache-sized chunks; a block of queries reuses each
 chunk while it is in cache. For k-NN each query keeps a bounded max-heap of
 (distance, index); since the scan visits indices in increasing order, a
 candidate enters only if its distance is strictly below the heap's maximum,
-which keeps the (distance, index) order exact with ties, and the test is
-vectorised (``sh_next_below``) so rejected codes cost almost nothing. Radius
+which keeps the (distance, index) order exact with ties. That test is fused
+into the distance loop (``sh_row_below``): only codes below the bound are
+written out, so rejected codes cost nothing beyond their popcount. Radius
 search counts codes per distance level, then places each at its final
 (distance, index) position (a counting sort). Memory per thread is one chunk
-of distances.
+of distances and one of candidate offsets.
+
+The popcount path (``_popcount.h``) is chosen per code width: the first
+search of a width times every path that the CPU has and that passed the
+self-test, and keeps the fastest (before the threads start); forcing one
+path (``set_popcount_path`` or ``SKLEARN_HASH_POPCOUNT_PATH``) applies it to
+every width.
 """
 
 from cython.parallel cimport prange, threadid
