@@ -482,7 +482,7 @@ static int sh_cpu_has(int p) {
 }
 
 /* Returns 1 when the path exists on this build and CPU, 0 otherwise. */
-static int sh_path_available(const char *name) {
+SH_MAYBE_UNUSED static int sh_path_available(const char *name) {
     int p = sh_find_path(name);
     return p >= 0 && sh_cpu_has(p);
 }
@@ -660,7 +660,7 @@ static int sh_choose(int64_t nb) {
 }
 
 /* Forget every per-width choice (they are measured again on next use). */
-static void sh_reset_choices(void) {
+SH_MAYBE_UNUSED static void sh_reset_choices(void) {
     int s;
     sh_lock();
     for (s = 0; s <= SH_SLOT_MAX; s++) {
@@ -671,7 +671,7 @@ static void sh_reset_choices(void) {
 }
 
 /* Test hook: switch the injected slow path on or off (self-test redone). */
-static void sh_enable_slow_path(int on) {
+SH_MAYBE_UNUSED static void sh_enable_slow_path(int on) {
     sh_slow_path_enabled = on;
     sh_usable_ready = 0;
     sh_reset_choices();
@@ -679,7 +679,7 @@ static void sh_enable_slow_path(int on) {
 
 /* Force path name for every width ("best" or "auto": measured per width).
  * Returns 0 (and changes nothing) for a path this build or CPU lacks. */
-static int sh_set_popcount_path(const char *name) {
+SH_MAYBE_UNUSED static int sh_set_popcount_path(const char *name) {
     int p;
     if (strcmp(name, "best") == 0 || strcmp(name, "auto") == 0) {
         sh_forced = -1;
@@ -692,15 +692,15 @@ static int sh_set_popcount_path(const char *name) {
 }
 
 /* The forced path, or "auto" when each width uses its measured choice. */
-static const char *sh_popcount_path(void) {
+SH_MAYBE_UNUSED static const char *sh_popcount_path(void) {
     return sh_forced >= 0 ? sh_paths[sh_forced].name : "auto";
 }
 
-static const char *sh_width_path(int64_t nb) { return sh_paths[sh_choose(nb)].name; }
+SH_MAYBE_UNUSED static const char *sh_width_path(int64_t nb) { return sh_paths[sh_choose(nb)].name; }
 
 /* How the path of nb-byte codes was chosen: "forced", "measured", "only
  * path", or "" before the width has been searched. */
-static const char *sh_width_how(int64_t nb) {
+SH_MAYBE_UNUSED static const char *sh_width_how(int64_t nb) {
     static const char *names[] = {"", "measured", "forced", "only path"};
     if (sh_forced >= 0) return names[SH_HOW_FORCED];
     return names[sh_slot_how[sh_slot(nb)]];
@@ -708,13 +708,13 @@ static const char *sh_width_how(int64_t nb) {
 
 /* ns per distance that path name took when nb-byte codes were measured (0 if
  * it was not measured). */
-static double sh_width_ns(int64_t nb, const char *name) {
+SH_MAYBE_UNUSED static double sh_width_ns(int64_t nb, const char *name) {
     int p = sh_find_path(name);
     return p < 0 ? 0.0 : sh_slot_ns[sh_slot(nb)][p];
 }
 
 /* Self-test result of path name (runs the self-test once per process). */
-static int sh_path_passes_self_test(const char *name) {
+SH_MAYBE_UNUSED static int sh_path_passes_self_test(const char *name) {
     int p = sh_find_path(name);
     if (p < 0 || !sh_cpu_has(p)) return 0;
     sh_lock();
@@ -723,14 +723,14 @@ static int sh_path_passes_self_test(const char *name) {
     return sh_usable[p];
 }
 
-static void sh_hamming_row(const uint8_t *q, const uint8_t *db, int64_t n, int64_t nb,
+SH_MAYBE_UNUSED static void sh_hamming_row(const uint8_t *q, const uint8_t *db, int64_t n, int64_t nb,
                            int32_t *out) {
     sh_paths[sh_choose(nb)].row(q, db, n, nb, out);
 }
 
 /* Distances of a chunk, keeping only codes closer than bound: their offsets go
  * to cand (in increasing order), their distances to dist[offset]. */
-static int64_t sh_row_below(const uint8_t *q, const uint8_t *db, int64_t n, int64_t nb,
+SH_MAYBE_UNUSED static int64_t sh_row_below(const uint8_t *q, const uint8_t *db, int64_t n, int64_t nb,
                             int32_t bound, int32_t *dist, int32_t *cand) {
     return sh_paths[sh_choose(nb)].below(q, db, n, nb, bound, dist, cand);
 }
