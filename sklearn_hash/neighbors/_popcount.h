@@ -80,8 +80,8 @@ SH_INLINE uint64_t sh_load64(const uint8_t *p) {
 }
 
 /* The scalar distance loops; POPCOUNT is a function-like macro. Widths 8, 16,
- * 32, 64 (and 4, 32-bit codes) get a constant trip count so the compiler
- * unrolls. NAME##_below is the fused k-NN variant: the branch is taken
+ * 24, 32, 64, 128 (and 4, 32-bit codes) get a constant trip count so the
+ * compiler unrolls (a run-time trip count costs about 2x per word). NAME##_below is the fused k-NN variant: the branch is taken
  * rarely once the heap is full, so it predicts well. */
 #define SH_DEFINE_ROW(NAME, ATTR, POPCOUNT)                                        \
     SH_INLINE int32_t NAME##_one(const uint8_t *q, const uint8_t *d, int64_t nb) { \
@@ -112,6 +112,8 @@ SH_INLINE uint64_t sh_load64(const uint8_t *p) {
         case 16: for (j = 0; j < n; j++) out[j] = NAME##_one(q, db + j * 16, 16); break; \
         case 32: for (j = 0; j < n; j++) out[j] = NAME##_one(q, db + j * 32, 32); break; \
         case 64: for (j = 0; j < n; j++) out[j] = NAME##_one(q, db + j * 64, 64); break; \
+        case 24: for (j = 0; j < n; j++) out[j] = NAME##_one(q, db + j * 24, 24); break; \
+        case 128: for (j = 0; j < n; j++) out[j] = NAME##_one(q, db + j * 128, 128); break; \
         default: for (j = 0; j < n; j++) out[j] = NAME##_one(q, db + j * nb, nb);        \
         }                                                                          \
     }                                                                              \
@@ -136,6 +138,8 @@ SH_INLINE uint64_t sh_load64(const uint8_t *p) {
         case 16: return NAME##_below_w(q, db, n, 16, bound, dist, cand);           \
         case 32: return NAME##_below_w(q, db, n, 32, bound, dist, cand);           \
         case 64: return NAME##_below_w(q, db, n, 64, bound, dist, cand);           \
+        case 24: return NAME##_below_w(q, db, n, 24, bound, dist, cand);           \
+        case 128: return NAME##_below_w(q, db, n, 128, bound, dist, cand);         \
         default: return NAME##_below_w(q, db, n, nb, bound, dist, cand);           \
         }                                                                          \
     }
@@ -323,6 +327,9 @@ SH_TARGET("avx2,popcnt") static void sh_row_avx2(const uint8_t *q, const uint8_t
     } else if (nb == 64) {
         sh_row_wide_avx2(q, db, n, 64, out);
         return;
+    } else if (nb == 128) {
+        sh_row_wide_avx2(q, db, n, 128, out);
+        return;
     } else if (nb % 32 == 0) {
         sh_row_wide_avx2(q, db, n, nb, out);
         return;
@@ -378,6 +385,7 @@ SH_TARGET("avx2,popcnt") static int64_t sh_below_avx2(const uint8_t *q, const ui
     if (nb == 16) return sh_row_below_avx2_16(q, db, n, bound, dist, cand);
     if (nb == 32) return sh_below_wide_avx2(q, db, n, 32, bound, dist, cand);
     if (nb == 64) return sh_below_wide_avx2(q, db, n, 64, bound, dist, cand);
+    if (nb == 128) return sh_below_wide_avx2(q, db, n, 128, bound, dist, cand);
     if (nb % 32 == 0) return sh_below_wide_avx2(q, db, n, nb, bound, dist, cand);
     if (nb == 8) {
         const __m256i qq = _mm256_set1_epi64x((long long)sh_load64(q));
