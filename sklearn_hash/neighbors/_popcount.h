@@ -596,9 +596,9 @@ static double sh_cpu_seconds(void) {
 static int sh_measure_width(int64_t nb, double *ns) {
     const int64_t rows = nb >= 256 ? 64 : nb <= 16 ? 1024 : 16384 / nb;
     const int n_queries = 8, rounds = 7, passes = 2;
-    /* mean 4 nb, sd sqrt(2 nb): 3 nb rejects nearly every code, as a k-NN scan
-     * does once its heap is full */
-    const int32_t bound = (int32_t)(3 * nb);
+    /* distances have mean 4 nb and sd sqrt(2 nb): 3 sd below the mean rejects
+     * nearly every code, as a k-NN scan does once its heap is full */
+    int32_t sd = 1, bound;
     uint8_t *codes = (uint8_t *)malloc((size_t)((rows + n_queries) * nb));
     int32_t *dist = (int32_t *)malloc((size_t)rows * sizeof(int32_t));
     int32_t *cand = (int32_t *)malloc((size_t)rows * sizeof(int32_t));
@@ -608,6 +608,8 @@ static int sh_measure_width(int64_t nb, double *ns) {
         free(codes); free(dist); free(cand);
         return SH_GENERIC;
     }
+    while ((int64_t)(sd + 1) * (sd + 1) <= 2 * nb) sd++;
+    bound = (int32_t)(4 * nb) - 3 * sd;
     sh_fill_random(codes, (rows + n_queries) * nb, 12345 + (uint64_t)nb);
     for (p = 0; p < SH_N_PATHS; p++) best[p] = 1e30;
     for (r = 0; r < rounds; r++)
