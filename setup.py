@@ -59,7 +59,10 @@ extensions = [
         "sklearn_hash.neighbors._kernels",
         ["sklearn_hash/neighbors/_kernels.pyx"],
         include_dirs=["sklearn_hash/neighbors"],
-        depends=["sklearn_hash/neighbors/_popcount.h"],
+        depends=[
+            "sklearn_hash/neighbors/_popcount.h",
+            "sklearn_hash/neighbors/_popcount_avx512.h",
+        ],
     )
 ]
 

@@ -8,6 +8,14 @@ may differ inside ties: faiss breaks them its own way, we by smaller index).
     python benchmarks/bench_search.py                      # the full grid
     python benchmarks/bench_search.py --n-database 1000000 --nbits 128 \\
         --n-queries 1000 --k 10 --threads 1                # one configuration
+    python benchmarks/bench_search.py --path --clock cpu --n-database 1000000 \\
+        --n-queries 200 --k 10                             # per-path table
+
+``--path`` forces each popcount path the CPU has (and ``auto``, the measured
+per-width choice) in turn and prints, per code width, the nanoseconds per
+distance of the whole k-NN search (``--threads``' first value, normally 1)
+for batches of queries and for one query per call, next to faiss measured in
+the same run.
 
 Needs faiss-cpu (``pip install -e ".[bench]"``).
 """
@@ -18,7 +26,6 @@ import statistics
 import time
 
 import numpy as np
-
 
 CLOCKS = {
     # wall clock: what a user waits; distorted when other jobs share the cores
@@ -49,29 +56,52 @@ def one_per_call(search, queries, k):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n-database", type=int, nargs="+", default=[1_000_000, 100_000])
+    parser.add_argument(
+        "--n-database", type=int, nargs="+", default=[1_000_000, 100_000]
+    )
     parser.add_argument("--nbits", type=int, nargs="+", default=[64, 128, 256, 512])
     parser.add_argument("--n-queries", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--k", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--single-queries", type=int, default=300,
-                        help="queries searched one per call (0 to skip that mode)")
+    parser.add_argument(
+        "--single-queries",
+        type=int,
+        default=300,
+        help="queries searched one per call (0 to skip that mode)",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
-                        help="wall (default) or cpu: process CPU time, for a shared, "
-                             "loaded machine (meaningful for 1 thread)")
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="wall (default) or cpu: process CPU time, for a shared, "
+        "loaded machine (meaningful for 1 thread)",
+    )
+    parser.add_argument(
+        "--path",
+        nargs="*",
+        default=None,
+        help="per-path table: force each named popcount path (all "
+        "available ones and auto when no name is given)",
+    )
     args = parser.parse_args(argv)
+    if args.path is not None:
+        return path_table(args)
 
     import faiss
 
     from sklearn_hash import HammingNeighbors
     from sklearn_hash.neighbors import _kernels
 
-    print(f"faiss {faiss.__version__}; popcount path {_kernels.popcount_path()}; "
-          f"median of {args.repeats} repeats, {args.clock} clock")
-    header = (f"{'n_db':>9} {'nbits':>5} {'queries':>9} {'k':>4} {'thr':>3} "
-              f"{'ours q/s':>11} {'faiss q/s':>11} {'ratio':>6}  same distances")
+    print(
+        f"faiss {faiss.__version__}; popcount path {_kernels.popcount_path()}; "
+        f"median of {args.repeats} repeats, {args.clock} clock"
+    )
+    header = (
+        f"{'n_db':>9} {'nbits':>5} {'queries':>9} {'k':>4} {'thr':>3} "
+        f"{'ours q/s':>11} {'faiss q/s':>11} {'ratio':>6}  same distances"
+    )
     print(header)
     print("-" * len(header))
     rng = np.random.default_rng(args.seed)
@@ -83,31 +113,135 @@ def main(argv=None):
         index.add(db)
         modes = [(str(n), queries[:n], False) for n in args.n_queries]
         if args.single_queries:
-            modes.append((f"{args.single_queries}x1", queries[: args.single_queries], True))
-        for (label, q, single), k, threads in itertools.product(modes, args.k, args.threads):
+            modes.append(
+                (f"{args.single_queries}x1", queries[: args.single_queries], True)
+            )
+        for (label, q, single), k, threads in itertools.product(
+            modes, args.k, args.threads
+        ):
             faiss.omp_set_num_threads(threads)
             ours = HammingNeighbors(n_neighbors=k, n_jobs=threads).fit(db)
 
             def run_ours(q=q, ours=ours):
                 return ours.kneighbors(q, return_distance=True)[0]
 
-            def run_faiss(q=q, k=k):
+            def run_faiss(q=q, k=k, index=index):
                 return index.search(q, k)[0]
 
             if single:
-                def run_ours(q=q, ours=ours, k=k):  # noqa: F811
+
+                def run_ours(q=q, ours=ours, k=k):
                     return one_per_call(lambda x, k: ours.kneighbors(x)[0], q, k)
 
-                def run_faiss(q=q, k=k):  # noqa: F811
+                def run_faiss(q=q, k=k, index=index):
                     return one_per_call(lambda x, k: index.search(x, k)[0], q, k)
 
             clock = CLOCKS[args.clock]
             t_ours, d_ours = median_time(run_ours, args.repeats, clock)
             t_faiss, d_faiss = median_time(run_faiss, args.repeats, clock)
             same = np.array_equal(d_ours, d_faiss)
-            print(f"{n_db:>9} {nbits:>5} {label:>9} {k:>4} {threads:>3} "
-                  f"{len(q) / t_ours:>11.0f} {len(q) / t_faiss:>11.0f} "
-                  f"{t_faiss / t_ours:>6.2f}  {'yes' if same else 'NO'}", flush=True)
+            print(
+                f"{n_db:>9} {nbits:>5} {label:>9} {k:>4} {threads:>3} "
+                f"{len(q) / t_ours:>11.0f} {len(q) / t_faiss:>11.0f} "
+                f"{t_faiss / t_ours:>6.2f}  {'yes' if same else 'NO'}",
+                flush=True,
+            )
+
+
+def path_table(args):
+    """ns per distance of the k-NN search per popcount path and width, and faiss."""
+    import faiss
+
+    from sklearn_hash import HammingNeighbors
+    from sklearn_hash.neighbors import _kernels
+
+    paths = args.path or ["auto"] + [
+        p for p in _kernels.PATHS if _kernels.popcount_path_available(p)
+    ]
+    n_db, n_q, k, threads = (
+        args.n_database[0],
+        args.n_queries[0],
+        args.k[0],
+        args.threads[0],
+    )
+    n_single = args.single_queries
+    clock = CLOCKS[args.clock]
+    faiss.omp_set_num_threads(threads)
+    rng = np.random.default_rng(args.seed)
+    batch, single, chosen = {}, {}, {}
+    for nbits in args.nbits:
+        db = rng.integers(0, 256, size=(n_db, nbits // 8), dtype=np.uint8)
+        queries = rng.integers(
+            0, 256, size=(max(n_q, n_single), nbits // 8), dtype=np.uint8
+        )
+        index = faiss.IndexBinaryFlat(nbits)
+        index.add(db)
+        ref = None
+        runs = [("faiss", lambda q, index=index: index.search(q, k)[0])]
+        for name in paths:
+            ours = HammingNeighbors(n_neighbors=k, n_jobs=threads).fit(db)
+            runs.append((name, lambda q, ours=ours: ours.kneighbors(q)[0]))
+        for name, search in runs:
+            if name != "faiss":
+                _kernels.set_popcount_path(name)
+                _kernels.popcount_path(nbits // 8)  # auto: measure outside the timing
+            t, d = median_time(
+                lambda s=search, q=queries[:n_q]: s(q), args.repeats, clock
+            )
+            if ref is None:
+                ref = d
+            elif not np.array_equal(d, ref):
+                raise AssertionError(
+                    f"{name} at {nbits} bits: distances differ from faiss"
+                )
+            batch[name, nbits] = 1e9 * t / (n_q * n_db)
+            if n_single:
+                q1 = queries[:n_single]
+                t, _ = median_time(
+                    lambda s=search, q=q1: one_per_call(lambda x, kk: s(x), q, k),
+                    args.repeats,
+                    clock,
+                )
+                single[name, nbits] = 1e9 * t / (n_single * n_db)
+        _kernels.set_popcount_path("auto")
+        chosen[nbits] = _kernels.popcount_path(nbits // 8)
+    names = ["faiss"] + paths
+    timings = {b: _kernels.path_timings(b // 8) for b in args.nbits}
+    print(
+        f"faiss {faiss.__version__}; {n_db} codes, k={k}, {threads} thread(s), "
+        f"median of {args.repeats} repeats, {args.clock} clock; distances identical "
+        "to faiss for every path"
+    )
+    print(
+        "auto = the measured per-width choice: "
+        + ", ".join(f"{b} bits -> {chosen[b]}" for b in args.nbits)
+    )
+    tables = [(f"{n_q} queries per call", batch)]
+    if n_single:
+        tables.append((f"one query per call ({n_single} calls)", single))
+    for title, table in tables:
+        print(f"\nns per distance, {title} (faiss / path = speed-up over faiss)")
+        print("| path | " + " | ".join(f"{b} bits" for b in args.nbits) + " |")
+        print("|---|" + "---|" * len(args.nbits))
+        for name in names:
+            cells = []
+            for b in args.nbits:
+                ns = table[name, b]
+                ratio = "" if name == "faiss" else f" ({table['faiss', b] / ns:.2f}x)"
+                cells.append(f"{ns:.3f}{ratio}")
+            print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+    measured = sorted({p for t in timings.values() for p in t})
+    print(
+        "\nwhat the dispatch measured (ns per distance on its synthetic block, "
+        "thread CPU time, best of 7 rounds)"
+    )
+    print("| path | " + " | ".join(f"{b} bits" for b in args.nbits) + " |")
+    print("|---|" + "---|" * len(args.nbits))
+    for name in measured:
+        cells = [
+            f"{timings[b][name]:.3f}" if name in timings[b] else "-" for b in args.nbits
+        ]
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,14 @@ def show_versions():
     """Print versions of sklearn_hash, its dependencies and its kernel build.
 
     The popcount path says which compiled distance loop the Hamming kernels
-    use on this CPU (chosen at import, forced with
-    ``sklearn_hash.neighbors._kernels.set_popcount_path`` in tests).
+    use on this CPU: ``auto`` when each code width uses the path measured
+    fastest for it, or the one path forced for every width (environment
+    variable ``SKLEARN_HASH_POPCOUNT_PATH``, or
+    ``sklearn_hash.neighbors._kernels.set_popcount_path`` in tests). The
+    per-width line gives, for 64 to 512 bits and any other width searched so
+    far, the path in use and how it was chosen (``measured``, ``forced`` or
+    ``only path``); reporting it measures those widths if they were not yet
+    (a few milliseconds).
 
     Returns
     -------
@@ -41,8 +47,20 @@ def show_versions():
         "scipy": scipy.__version__,
         "scikit-learn": sklearn.__version__,
         "popcount path": _kernels.popcount_path(),
+        "popcount path by width": _paths_by_width(_kernels),
         "openmp threads": _openmp_effective_n_threads(),
     }
     for name, value in info.items():
         print(f"{name:>16}: {value}")
     return info
+
+
+def _paths_by_width(kernels):
+    """'64 bits: avx2 (measured), ...' for the common widths and those searched."""
+    for n_bytes in (8, 16, 32, 64):
+        kernels.popcount_path(n_bytes)  # measure the common widths if not yet
+    parts = []
+    for n_bytes, (path, how) in kernels.width_paths().items():
+        bits = f"{8 * n_bytes}" if isinstance(n_bytes, int) else "wider than 1024"
+        parts.append(f"{bits} bits: {path} ({how})")
+    return ", ".join(parts)

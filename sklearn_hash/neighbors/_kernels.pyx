@@ -9,11 +9,18 @@ The database is read in cache-sized chunks; a block of queries reuses each
 chunk while it is in cache. For k-NN each query keeps a bounded max-heap of
 (distance, index); since the scan visits indices in increasing order, a
 candidate enters only if its distance is strictly below the heap's maximum,
-which keeps the (distance, index) order exact with ties, and the test is
-vectorised (``sh_next_below``) so rejected codes cost almost nothing. Radius
+which keeps the (distance, index) order exact with ties. That test is fused
+into the distance loop (``sh_row_below``): only codes below the bound are
+written out, so rejected codes cost nothing beyond their popcount. Radius
 search counts codes per distance level, then places each at its final
 (distance, index) position (a counting sort). Memory per thread is one chunk
-of distances.
+of distances and one of candidate offsets.
+
+The popcount path (``_popcount.h``) is chosen per code width: the first
+search of a width times every path that the CPU has and that passed the
+self-test, and keeps the fastest (before the threads start); forcing one
+path (``set_popcount_path`` or ``SKLEARN_HASH_POPCOUNT_PATH``) applies it to
+every width.
 """
 
 from cython.parallel cimport prange, threadid
@@ -29,55 +36,48 @@ cdef extern from "_popcount.h" nogil:
     int sh_set_popcount_path(const char *name)
     int sh_path_available(const char *name)
     const char *sh_popcount_path()
+    const char *sh_width_path(int64_t nb)
+    const char *sh_width_how(int64_t nb)
+    double sh_width_ns(int64_t nb, const char *name)
+    int sh_path_passes_self_test(const char *name)
+    void sh_enable_slow_path(int on)
+    void sh_reset_choices()
+    int SH_SLOT_MAX
 
-# fastest first; "builtin" exists on aarch64, the x86 paths on x86-64
+# "builtin" exists on aarch64, the x86 paths on x86-64 ("slow" is a test hook)
 PATHS = ("avx512", "avx2", "popcnt", "builtin", "generic")
 
 
 def _self_test(str name):
-    """Whether path ``name`` agrees with the portable SWAR loop on every width
-    class it specialises (guards against a miscompiled or untested variant)."""
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    previous = sh_popcount_path()
-    try:
-        return _agrees_with_generic(name, rng)
-    finally:
-        sh_set_popcount_path(previous)
-
-
-def _agrees_with_generic(str name, rng):
-    import numpy as np
-
-    cdef int32_t[::1] got, expected
-    cdef const uint8_t[:, ::1] codes
-    for nb in (1, 3, 8, 16, 24, 32, 64, 72, 96, 130):
-        codes = rng.integers(0, 256, size=(37, nb), dtype=np.uint8)
-        got = np.empty(36, dtype=np.int32)
-        expected = np.empty(36, dtype=np.int32)
-        sh_set_popcount_path(b"generic")
-        sh_hamming_row(&codes[0, 0], &codes[1, 0], 36, nb, &expected[0])
-        sh_set_popcount_path(name.encode())
-        sh_hamming_row(&codes[0, 0], &codes[1, 0], 36, nb, &got[0])
-        if not np.array_equal(got, expected):
-            return False
-    return True
+    """Whether path ``name`` agrees with the portable SWAR loop, plain and fused
+    k-NN rows, on every width class it specialises (guards against a
+    miscompiled or untested variant; a path that fails is never chosen)."""
+    return bool(sh_path_passes_self_test(name.encode()))
 
 
 def _select_best_path():
-    """Use the fastest available path that passes the self-test."""
-    for name in PATHS:
-        if sh_path_available(name.encode()) and _self_test(name):
-            sh_set_popcount_path(name.encode())
-            return name
-    sh_set_popcount_path(b"generic")
-    return "generic"
+    """Return to the automatic choice: per code width, the fastest path."""
+    sh_set_popcount_path(b"auto")
+    return "auto"
 
 
-def popcount_path():
-    """Name of the popcount path the kernels use now."""
-    return sh_popcount_path().decode()
+def popcount_path(n_bytes=None):
+    """Name of the popcount path in use.
+
+    Without ``n_bytes``: the path forced for every width, or ``"auto"`` when
+    each width uses the path measured fastest for it. With ``n_bytes``: the
+    path that codes of that many bytes use (measured now if that width has
+    not been searched yet).
+    """
+    if n_bytes is None:
+        return sh_popcount_path().decode()
+    return sh_width_path(_check_width(n_bytes)).decode()
+
+
+def _check_width(n_bytes):
+    if int(n_bytes) < 1:
+        raise ValueError(f"n_bytes must be a positive int, got {n_bytes!r}")
+    return int(n_bytes)
 
 
 def popcount_path_available(str name):
@@ -86,18 +86,89 @@ def popcount_path_available(str name):
 
 
 def set_popcount_path(str name):
-    """Force a popcount path ("best" restores the automatic choice).
+    """Force a popcount path for every width ("best" or "auto": measured per width).
 
     The environment variable ``SKLEARN_HASH_POPCOUNT_PATH`` does the same at
     import time (e.g. ``generic`` to rule out a SIMD problem).
 
     Returns the path now in use; raises ValueError for an unavailable path.
     """
-    if name == "best":
+    if name in ("best", "auto"):
         return _select_best_path()
     if not sh_set_popcount_path(name.encode()):
         raise ValueError(f"popcount path {name!r} is not available on this build/CPU")
     return popcount_path()
+
+
+def width_paths():
+    """Path per code width chosen so far, as ``{n_bytes: (path, how)}``.
+
+    ``how`` is ``"measured"`` (the fastest of the usable paths on a synthetic
+    block), ``"only path"`` (nothing else passed the self-test) or
+    ``"forced"``. Widths above 128 bytes share one choice, keyed ``">128"``.
+    """
+    out = {}
+    for nb in range(1, SH_SLOT_MAX + 2):
+        how = sh_width_how(nb).decode()
+        if how:
+            key = nb if nb <= SH_SLOT_MAX else f">{SH_SLOT_MAX}"
+            out[key] = (sh_width_path(nb).decode(), how)
+    return out
+
+
+def path_timings(n_bytes):
+    """ns per distance of each usable path when ``n_bytes`` codes were measured.
+
+    Empty until that width has been measured (or while a path is forced).
+    """
+    nb = _check_width(n_bytes)
+    out = {}
+    for name in ("slow",) + PATHS:
+        ns = sh_width_ns(nb, name.encode())
+        if ns > 0:
+            out[name] = ns
+    return out
+
+
+def _enable_slow_path(bint on):
+    """Test hook: add (or remove) a correct but deliberately slow path that
+    comes first in the path table; every per-width choice is measured again."""
+    sh_enable_slow_path(on)
+
+
+def _reset_choices():
+    """Forget the per-width choices: they are measured again on next use."""
+    sh_reset_choices()
+
+
+def _path_distances(str name, const uint8_t[:, ::1] queries, const uint8_t[:, ::1] database,
+                    int32_t bound=-1):
+    """Test helper: distances of every query to every database code with path
+    ``name``. With ``bound >= 0`` the fused k-NN row is used and codes at
+    ``bound`` or more come back as -1. Small inputs only."""
+    import numpy as np
+
+    cdef int64_t n_q = queries.shape[0], n_db = database.shape[0], nb = database.shape[1]
+    cdef int32_t[:, ::1] out = np.full((n_q, n_db), -1, dtype=np.int32)
+    cdef int32_t[::1] dist = np.empty(max(n_db, 1), dtype=np.int32)
+    cdef int32_t[::1] cand = np.empty(max(n_db, 1), dtype=np.int32)
+    cdef int64_t i, m, n_cand
+    previous = popcount_path()
+    set_popcount_path(name)
+    try:
+        for i in range(n_q):
+            if bound < 0:
+                sh_hamming_row(&queries[i, 0], &database[0, 0], n_db, nb, &out[i, 0])
+                continue
+            n_cand = sh_row_below(&queries[i, 0], &database[0, 0], n_db, nb, bound,
+                                  &dist[0], &cand[0])
+            for m in range(n_cand):
+                if m > 0 and cand[m] <= cand[m - 1]:
+                    raise AssertionError("candidates out of order")
+                out[i, cand[m]] = dist[cand[m]]
+    finally:
+        set_popcount_path(previous)
+    return np.asarray(out)
 
 
 cdef enum:
@@ -217,6 +288,7 @@ def hamming_kneighbors(const uint8_t[:, ::1] queries,
     cdef int64_t n_blocks = (n_q + query_block - 1) // query_block
     cdef int64_t blk, i, q_start, q_stop
     cdef int tid, n_threads = scratch.shape[0]
+    sh_width_path(database.shape[1])  # choose this width's path before the threads start
     for blk in prange(n_blocks, nogil=True, schedule="dynamic", num_threads=n_threads):
         tid = threadid()
         q_start = blk * query_block
@@ -246,6 +318,7 @@ def hamming_kneighbors_split(const uint8_t[:, ::1] queries,
     cdef int64_t k = part_dist.shape[2], chunk = scratch.shape[1] // 2
     cdef int64_t t, i, lo, hi
     cdef int n_threads = scratch.shape[0]
+    sh_width_path(database.shape[1])
     for t in prange(n_threads, nogil=True, schedule="static", num_threads=n_threads):
         lo = n_db * t // n_threads
         hi = n_db * (t + 1) // n_threads
@@ -273,6 +346,7 @@ def hamming_radius_histogram(const uint8_t[:, ::1] queries,
     cdef int64_t i, jj, c, n, self_index
     cdef int32_t *buf
     cdef int tid, n_threads = scratch.shape[0]
+    sh_width_path(nb)
     for i in prange(n_q, nogil=True, schedule="dynamic", num_threads=n_threads):
         tid = threadid()
         buf = &scratch[tid, 0]
@@ -306,6 +380,7 @@ def hamming_radius_fill(const uint8_t[:, ::1] queries,
     cdef int64_t i, jj, c, n, d, self_index
     cdef int32_t *buf
     cdef int tid, n_threads = scratch.shape[0]
+    sh_width_path(nb)
     for i in prange(n_q, nogil=True, schedule="dynamic", num_threads=n_threads):
         tid = threadid()
         buf = &scratch[tid, 0]
@@ -323,7 +398,14 @@ def hamming_radius_fill(const uint8_t[:, ::1] queries,
             c = c + n
 
 
-_select_best_path()
+def _import_self_test():
+    """Self-test every path the CPU has (once per process, at import)."""
+    for name in PATHS:
+        if popcount_path_available(name):
+            _self_test(name)
+
+
+_import_self_test()
 
 
 def _apply_environment():

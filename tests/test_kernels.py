@@ -1,0 +1,278 @@
+"""Popcount paths and their per-width dispatch, against the NumPy reference.
+
+Every path the CPU has is forced and checked for every width class, plain and
+fused (k-NN rejection) rows. The AVX-512 kernels, which this CPU may lack, are
+compiled against SIMDe's portable intrinsics (``tests/kernel_emulation.c``)
+and checked the same way, including a full k-NN scan through the fused rows.
+"""
+
+import ctypes
+import heapq
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sklearn_hash import HammingNeighbors
+from sklearn_hash._bits import hamming_distances_reference, hamming_kneighbors_reference
+from sklearn_hash.neighbors import _kernels
+
+PATHS = [p for p in _kernels.PATHS if _kernels.popcount_path_available(p)]
+# every width class some path specialises, with tails of every kind
+WIDTHS = [1, 3, 4, 7, 8, 12, 16, 24, 32, 40, 64, 72, 96, 128, 136, 200]
+HERE = Path(__file__).parent
+NEIGHBORS = HERE.parent / "sklearn_hash" / "neighbors"
+
+
+@pytest.fixture
+def auto_dispatch():
+    """Leave the kernels on the automatic per-width choice afterwards."""
+    yield
+    _kernels._enable_slow_path(False)
+    _kernels.set_popcount_path("best")
+
+
+def expected_below(full, bound):
+    """What a fused k-NN row returns: distances below bound, others -1."""
+    return np.where(full < bound, full, -1)
+
+
+def bounds_for(full):
+    """Bounds that keep nothing, about half, and everything."""
+    return [0, int(np.median(full)), int(full.max()) + 1]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_every_path_matches_reference_at_every_width(path, auto_dispatch):
+    rng = np.random.default_rng(0)
+    for nb in WIDTHS:
+        db = rng.integers(0, 256, size=(77, nb), dtype=np.uint8)
+        db[5] = db[0]  # a zero distance
+        q = np.vstack([db[:1], rng.integers(0, 256, size=(3, nb), dtype=np.uint8)])
+        full = hamming_distances_reference(q, db)
+        np.testing.assert_array_equal(_kernels._path_distances(path, q, db), full)
+        for bound in bounds_for(full):
+            got = _kernels._path_distances(path, q, db, bound)
+            np.testing.assert_array_equal(
+                got, expected_below(full, bound), err_msg=f"{nb}"
+            )
+    assert _kernels.popcount_path() == "auto"  # the helper restores the dispatch
+
+
+def test_measured_choice_is_the_fastest_usable_path(auto_dispatch):
+    _kernels._reset_choices()
+    for nb in (8, 16, 32, 64, 24, 200):
+        chosen = _kernels.popcount_path(nb)
+        timings = _kernels.path_timings(nb)
+        key = nb if nb <= 128 else ">128"
+        assert _kernels.width_paths()[key] == (
+            chosen,
+            "measured" if len(PATHS) > 1 else "only path",
+        )
+        if len(PATHS) > 1:
+            assert set(timings) == set(PATHS)
+            assert timings[chosen] == min(timings.values())
+
+
+def test_chooser_never_picks_an_injected_slow_path(auto_dispatch):
+    # "slow" comes first in the path table (where a flag-order dispatch would
+    # take it), passes the self-test, and computes the right distances 4 times
+    _kernels._enable_slow_path(True)
+    assert _kernels.popcount_path_available("slow") and _kernels._self_test("slow")
+    rng = np.random.default_rng(1)
+    for nb in (8, 16, 32, 64, 24):
+        chosen = _kernels.popcount_path(nb)
+        timings = _kernels.path_timings(nb)
+        assert chosen != "slow"
+        assert "slow" in timings and timings["slow"] > timings[chosen]
+        db = rng.integers(0, 256, size=(300, nb), dtype=np.uint8)
+        ref = hamming_kneighbors_reference(db[:9], db, 7)
+        for forced in ("slow", "best"):
+            _kernels.set_popcount_path(forced)
+            d, i = HammingNeighbors(n_neighbors=7).fit(db).kneighbors(db[:9])
+            np.testing.assert_array_equal(d, ref[0])
+            np.testing.assert_array_equal(i, ref[1])
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_forcing_a_path_applies_to_every_width(path, auto_dispatch):
+    assert _kernels.set_popcount_path(path) == path
+    for nb in (8, 16, 32, 64, 40, 300):
+        assert _kernels.popcount_path(nb) == path
+    assert all(how == "forced" for _, how in _kernels.width_paths().values())
+    assert _kernels.set_popcount_path("best") == "auto"
+    assert _kernels.popcount_path() == "auto"
+
+
+def test_bad_width_raises():
+    with pytest.raises(ValueError, match="n_bytes must be a positive int"):
+        _kernels.popcount_path(0)
+
+
+def test_environment_variable_forces_every_width():
+    code = (
+        "from sklearn_hash.neighbors import _kernels as k; "
+        "print(k.popcount_path(), k.popcount_path(8), k.popcount_path(64), "
+        "k.width_paths()[8][1])"
+    )
+    env = {**os.environ, "SKLEARN_HASH_POPCOUNT_PATH": "generic"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert out.stdout.split() == ["generic", "generic", "generic", "forced"]
+
+
+def test_show_versions_reports_the_path_of_every_width(capsys):
+    from sklearn_hash import show_versions
+
+    info = show_versions()
+    per_width = info["popcount path by width"]
+    for nb in (8, 16, 32, 64):
+        assert f"{8 * nb} bits: {_kernels.popcount_path(nb)}" in per_width
+    assert "measured" in per_width or "forced" in per_width or "only path" in per_width
+    assert "popcount path by width" in capsys.readouterr().out
+
+
+# -- AVX-512 (and every other path) under SIMDe emulation ---------------------------
+
+
+def c_compiler():
+    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    return shutil.which(cc) or shutil.which("cc") or shutil.which("gcc")
+
+
+@pytest.fixture(scope="module")
+def emulated(tmp_path_factory):
+    """The kernels of _popcount.h built against SIMDe, loaded with ctypes."""
+    simde_py = pytest.importorskip(
+        "simde_py", reason="SIMDe headers (pip install simde-py)"
+    )
+    cc = c_compiler()
+    if cc is None or sys.platform == "win32":
+        pytest.skip("no C compiler for the SIMDe harness")
+    lib_path = tmp_path_factory.mktemp("emu") / "libemu.so"
+    cmd = [
+        cc,
+        "-O1",
+        "-w",
+        "-shared",
+        "-fPIC",
+        f"-I{simde_py.get_include()}",
+        f"-I{NEIGHBORS}",
+        str(HERE / "kernel_emulation.c"),
+        "-o",
+        str(lib_path),
+    ]
+    build = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if build.returncode != 0:
+        pytest.fail(f"SIMDe harness does not compile:\n{build.stderr[-3000:]}")
+    lib = ctypes.CDLL(str(lib_path))
+    p, i64 = ctypes.c_void_p, ctypes.c_int64
+    lib.emu_row.argtypes = [ctypes.c_char_p, p, p, i64, i64, p]
+    lib.emu_below.argtypes = [ctypes.c_char_p, p, p, i64, i64, ctypes.c_int32, p, p]
+    lib.emu_below.restype = i64
+    return lib
+
+
+def emu_row(lib, path, q, db):
+    out = np.empty(len(db), dtype=np.int32)
+    assert lib.emu_row(
+        path.encode(),
+        q.ctypes.data,
+        db.ctypes.data,
+        len(db),
+        db.shape[1],
+        out.ctypes.data,
+    )
+    return out
+
+
+def emu_below(lib, path, q, db, bound):
+    """(offsets, their distances) of the fused row, checked to be increasing."""
+    dist = np.empty(len(db), dtype=np.int32)
+    cand = np.empty(len(db), dtype=np.int32)
+    c = lib.emu_below(
+        path.encode(),
+        q.ctypes.data,
+        db.ctypes.data,
+        len(db),
+        db.shape[1],
+        bound,
+        dist.ctypes.data,
+        cand.ctypes.data,
+    )
+    assert 0 <= c <= len(db)
+    cand = cand[:c]
+    assert (np.diff(cand) > 0).all()
+    return cand, dist[cand]
+
+
+EMULATED = ["avx512", "avx2", "popcnt", "generic"]
+
+
+@pytest.mark.parametrize("path", EMULATED)
+def test_emulated_path_passes_the_self_test(emulated, path):
+    assert emulated.emu_has_path(path.encode())
+    assert emulated.emu_self_test(path.encode())
+
+
+@pytest.mark.parametrize("path", EMULATED)
+def test_emulated_rows_match_reference_at_every_width(emulated, path):
+    rng = np.random.default_rng(2)
+    for nb in WIDTHS:
+        # 8 * 12 + 5 codes: full steps of every unrolling and a tail
+        db = rng.integers(0, 256, size=(101, nb), dtype=np.uint8)
+        q = rng.integers(0, 256, size=(3, nb), dtype=np.uint8)
+        full = hamming_distances_reference(q, db)
+        for i in range(len(q)):
+            np.testing.assert_array_equal(
+                emu_row(emulated, path, q[i], db), full[i], err_msg=f"{path} {nb}"
+            )
+            for bound in bounds_for(full[i]):
+                cand, dist = emu_below(emulated, path, q[i], db, bound)
+                np.testing.assert_array_equal(cand, np.flatnonzero(full[i] < bound))
+                np.testing.assert_array_equal(dist, full[i][cand])
+
+
+def emulated_kneighbors(lib, path, queries, db, k, chunk):
+    """The k-NN scan of _kernels.pyx in Python, over the emulated fused rows:
+    per chunk, candidates below the heap's max at the chunk's start, each
+    offered again against the current max (ties keep the smaller index)."""
+    nb = db.shape[1]
+    out_d, out_i = [], []
+    for q in queries:
+        heap = [(-(8 * nb + 1), -(2**62))] * k  # sentinels: max-heap of (-d, -index)
+        for start in range(0, len(db), chunk):
+            part = np.ascontiguousarray(db[start : start + chunk])
+            cand, dist = emu_below(lib, path, q, part, -heap[0][0])
+            for j, d in zip(cand, dist):
+                if d < -heap[0][0]:
+                    heapq.heapreplace(heap, (-int(d), -(start + int(j))))
+        best = sorted((-d, -i) for d, i in heap)
+        out_d.append([d for d, _ in best])
+        out_i.append([i for _, i in best])
+    return np.array(out_d), np.array(out_i)
+
+
+@pytest.mark.parametrize("path", ["avx512", "avx2"])
+@pytest.mark.parametrize("nb", [8, 16, 32, 64, 24, 128])
+def test_emulated_fused_knn_scan_matches_reference(emulated, path, nb):
+    rng = np.random.default_rng(nb)
+    # few distinct codes: ties everywhere, the exact (distance, index) order matters
+    distinct = rng.integers(0, 256, size=(40, nb), dtype=np.uint8)
+    db = distinct[rng.integers(0, 40, size=500)]
+    queries = np.vstack([db[:2], rng.integers(0, 256, size=(3, nb), dtype=np.uint8)])
+    for k in (1, 5, 33):
+        got = emulated_kneighbors(emulated, path, queries, db, k, chunk=61)
+        ref = hamming_kneighbors_reference(queries, db, k)
+        np.testing.assert_array_equal(got[0], ref[0])
+        np.testing.assert_array_equal(got[1], ref[1])
