@@ -216,3 +216,81 @@ def test_ann_benchmarks_file_keeps_its_angular_ground_truth(tmp_path, capsys):
         f["neighbors"] = np.zeros((2, 1), dtype=int)
     with pytest.raises(SystemExit, match="binary codes already"):
         main(["--data", str(tmp_path / "bits.hdf5")])
+
+
+def test_one_table_format_aligns_header_hasher_and_rerank_rows():
+    from sklearn_hash._cli import _format_line, _table_columns
+
+    columns = _table_columns(k=10, label_width=16, with_map=True)
+    header = _format_line(columns)
+    hasher = {
+        "method": "itq",
+        "nbits": 64,
+        "1-R@k": 0.5,
+        "k-R@k": 0.25,
+        "mAP": 0.4,
+        "fit s": 1.5,
+        "encode s": 0.03,
+        "search q/s": 12345.6,
+    }
+    # a re-ranked row has neither mAP nor encode time
+    rerank = {**hasher, "method": "itq+rr100", "mAP": None, "encode s": None}
+    lines = [header, _format_line(columns, hasher), _format_line(columns, rerank)]
+    assert header.split() == [
+        "method",
+        "nbits",
+        "1-R@10",
+        "10-R@10",
+        "mAP",
+        "fit",
+        "s",
+        "encode",
+        "s",
+        "search",
+        "q/s",
+    ]
+    assert len({len(line) for line in lines}) == 1
+    # every right-aligned column ends at the same character in every line
+    for title in ("nbits", "10-R@10", "mAP", "encode s", "search q/s"):
+        end = header.index(title) + len(title)
+        assert all(
+            line[end - 1] != " " and line[end : end + 1] in ("", " ") for line in lines
+        )
+    assert lines[1].split()[2:] == [
+        "0.500",
+        "0.250",
+        "0.400",
+        "1.500",
+        "0.030",
+        "12346",
+    ]
+    assert lines[2].split()[4:7] == ["-", "1.500", "-"]
+    no_map = _table_columns(k=5, label_width=14, with_map=False)
+    assert "mAP" not in _format_line(no_map)
+    assert _format_line(no_map, rerank).split()[-3:] == ["1.500", "-", "12346"]
+
+
+def test_evaluation_set_of_a_npy_file(tmp_path):
+    from sklearn_hash.datasets._evaluation_set import load_evaluation_set
+    from sklearn_hash.model_selection import exact_neighbors
+
+    X = np.random.default_rng(0).standard_normal((300, 4)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    data = load_evaluation_set(
+        str(tmp_path / "x.npy"), n_queries=20, n_neighbors=5, n_train=50, random_state=1
+    )
+    assert data.query.shape == (20, 4) and data.base.shape == (280, 4)
+    # the split is a partition of the rows
+    rows = {tuple(r) for r in np.vstack([data.base, data.query])}
+    assert rows == {tuple(r) for r in X}
+    assert data.metric == "euclidean" and data.ground_truth.shape == (20, 100)
+    np.testing.assert_array_equal(
+        data.ground_truth, exact_neighbors(data.base, data.query, n_neighbors=100)
+    )
+    assert data.train.shape == (50, 4) and data.train_name == "50 random base vectors"
+    assert {tuple(r) for r in data.train} <= {tuple(r) for r in data.base}
+    np.save(tmp_path / "flat.npy", X[:, 0])
+    with pytest.raises(ValueError, match="expected a 2-D"):
+        load_evaluation_set(str(tmp_path / "flat.npy"))
+    with pytest.raises(ValueError, match="too few"):
+        load_evaluation_set(str(tmp_path / "x.npy"), n_queries=299)
