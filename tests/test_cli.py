@@ -8,11 +8,17 @@ from sklearn_hash._cli import main
 
 def test_main_job_prints_a_row_per_method_and_nbits():
     out = io.StringIO()
-    rows = main(["--methods", "lsh", "lsh-rot-thr", "--nbits", "16", "64", "-k", "10"], out=out)
+    rows = main(
+        ["--methods", "lsh", "lsh-rot-thr", "--nbits", "16", "64", "-k", "10"], out=out
+    )
     text = out.getvalue()
     assert "1-R@10" in text and "search q/s" in text
     assert [(r["method"], r["nbits"]) for r in rows] == [
-        ("lsh", 16), ("lsh", 64), ("lsh-rot-thr", 16), ("lsh-rot-thr", 64)]
+        ("lsh", 16),
+        ("lsh", 64),
+        ("lsh-rot-thr", 16),
+        ("lsh-rot-thr", 64),
+    ]
     for r in rows:
         assert 0 <= r["k-R@k"] <= r["1-R@k"] <= 1
     # more bits, better recall (0.21 -> 0.49 measured for lsh-rot-thr 16 -> 64)
@@ -32,8 +38,17 @@ def test_help_explains_data_methods_and_slow_ones(capsys):
         main(["--help"])
     assert exc.value.code == 0
     text = capsys.readouterr().out
-    for words in ("--data", "FOLDER", "FILE.npy", "--plot", "1-R@K", "--n-train",
-                  "* itq ", "  nphash ", "* = in the default run"):
+    for words in (
+        "--data",
+        "FOLDER",
+        "FILE.npy",
+        "--plot",
+        "1-R@K",
+        "--n-train",
+        "* itq ",
+        "  nphash ",
+        "* = in the default run",
+    ):
         assert words in text
 
 
@@ -44,7 +59,9 @@ def test_registry_default_methods_are_importable_hashers():
         hasher = factory(16, 0)
         assert hasher.nbits == 16 and description and isinstance(default, bool)
     # too slow for the default run
-    assert not _method_factories()["nphash"][2] and not _method_factories()["asym-linv"][2]
+    assert (
+        not _method_factories()["nphash"][2] and not _method_factories()["asym-linv"][2]
+    )
 
 
 @pytest.fixture
@@ -58,11 +75,31 @@ def vector_folder(tmp_path):
     return tmp_path
 
 
-def test_folder_without_ground_truth_learn_set_map_and_plot(vector_folder, tmp_path, capsys):
+def test_folder_without_ground_truth_learn_set_map_and_plot(
+    vector_folder, tmp_path, capsys
+):
     out = io.StringIO()
     png = tmp_path / "figure.png"
-    rows = main(["--data", str(vector_folder), "--methods", "lsh", "pca", "--nbits", "8", "16",
-                 "-k", "5", "--n-queries", "50", "--map", "--plot", str(png)], out=out)
+    rows = main(
+        [
+            "--data",
+            str(vector_folder),
+            "--methods",
+            "lsh",
+            "pca",
+            "--nbits",
+            "8",
+            "16",
+            "-k",
+            "5",
+            "--n-queries",
+            "50",
+            "--map",
+            "--plot",
+            str(png),
+        ],
+        out=out,
+    )
     text = out.getvalue()
     assert "fitted on 200 learn vectors" in text and "query (50, 16)" in text
     assert "mAP" in text and f"figure written to {png}" in text
@@ -77,8 +114,22 @@ def test_npy_file_is_split_into_queries_and_base(tmp_path, capsys):
     rng = np.random.default_rng(0)
     np.save(tmp_path / "x.npy", rng.standard_normal((600, 8)).astype(np.float32))
     out = io.StringIO()
-    rows = main(["--data", str(tmp_path / "x.npy"), "--methods", "lsh", "--nbits", "16",
-                 "--n-queries", "40", "--metric", "cosine", "--quiet"], out=out)
+    rows = main(
+        [
+            "--data",
+            str(tmp_path / "x.npy"),
+            "--methods",
+            "lsh",
+            "--nbits",
+            "16",
+            "--n-queries",
+            "40",
+            "--metric",
+            "cosine",
+            "--quiet",
+        ],
+        out=out,
+    )
     assert "base (560, 8), query (40, 8)" in out.getvalue()
     assert len(rows) == 1 and capsys.readouterr().err == ""
 
@@ -112,18 +163,24 @@ class _AsymmetricStub:
         return self.encode_database(X)
 
 
-@pytest.mark.parametrize("train_is_base, calls", [
-    (True, ["fit_transform", "encode_database"]), (False, ["fit", "encode_database"])])
+@pytest.mark.parametrize(
+    "train_is_base, calls",
+    [(True, ["fit_transform", "encode_database"]), (False, ["fit", "encode_database"])],
+)
 def test_asymmetric_hashers_encode_the_base_as_database(train_is_base, calls):
     from sklearn.utils import Bunch
 
-    from sklearn_hash._cli import evaluate
+    from sklearn_hash.metrics._evaluate import evaluate_hasher
 
     base = np.zeros((20, 3))
-    data = Bunch(base=base, query=np.zeros((4, 3)), train=base if train_is_base else base[:5],
-                 ground_truth=np.tile(np.arange(10), (4, 1)))
+    data = Bunch(
+        base=base,
+        query=np.zeros((4, 3)),
+        train=base if train_is_base else base[:5],
+        ground_truth=np.tile(np.arange(10), (4, 1)),
+    )
     stub = _AsymmetricStub()
-    row = evaluate(stub, data, k=5, with_map=True)
+    row = evaluate_hasher(stub, data, k=5, with_map=True)
     assert stub.calls == calls
     assert 0 <= row["1-R@k"] <= 1 and 0 <= row["mAP"] <= 1
 
@@ -138,8 +195,19 @@ def test_ann_benchmarks_file_keeps_its_angular_ground_truth(tmp_path, capsys):
         f.attrs["distance"] = "angular"
         f["train"], f["test"] = train, test
         f["neighbors"] = exact_neighbors(train, test, n_neighbors=10, metric="cosine")
-    rows = main(["--data", str(tmp_path / "tiny-8-angular.hdf5"), "--methods", "lsh",
-                 "--nbits", "64", "-k", "10"], out=io.StringIO())
+    rows = main(
+        [
+            "--data",
+            str(tmp_path / "tiny-8-angular.hdf5"),
+            "--methods",
+            "lsh",
+            "--nbits",
+            "64",
+            "-k",
+            "10",
+        ],
+        out=io.StringIO(),
+    )
     assert "ground truth" not in capsys.readouterr().err  # the file's own is used
     assert rows[0]["1-R@k"] > 0.5
     with h5py.File(tmp_path / "bits.hdf5", "w") as f:
@@ -148,3 +216,81 @@ def test_ann_benchmarks_file_keeps_its_angular_ground_truth(tmp_path, capsys):
         f["neighbors"] = np.zeros((2, 1), dtype=int)
     with pytest.raises(SystemExit, match="binary codes already"):
         main(["--data", str(tmp_path / "bits.hdf5")])
+
+
+def test_one_table_format_aligns_header_hasher_and_rerank_rows():
+    from sklearn_hash._cli import _format_line, _table_columns
+
+    columns = _table_columns(k=10, label_width=16, with_map=True)
+    header = _format_line(columns)
+    hasher = {
+        "method": "itq",
+        "nbits": 64,
+        "1-R@k": 0.5,
+        "k-R@k": 0.25,
+        "mAP": 0.4,
+        "fit s": 1.5,
+        "encode s": 0.03,
+        "search q/s": 12345.6,
+    }
+    # a re-ranked row has neither mAP nor encode time
+    rerank = {**hasher, "method": "itq+rr100", "mAP": None, "encode s": None}
+    lines = [header, _format_line(columns, hasher), _format_line(columns, rerank)]
+    assert header.split() == [
+        "method",
+        "nbits",
+        "1-R@10",
+        "10-R@10",
+        "mAP",
+        "fit",
+        "s",
+        "encode",
+        "s",
+        "search",
+        "q/s",
+    ]
+    assert len({len(line) for line in lines}) == 1
+    # every right-aligned column ends at the same character in every line
+    for title in ("nbits", "10-R@10", "mAP", "encode s", "search q/s"):
+        end = header.index(title) + len(title)
+        assert all(
+            line[end - 1] != " " and line[end : end + 1] in ("", " ") for line in lines
+        )
+    assert lines[1].split()[2:] == [
+        "0.500",
+        "0.250",
+        "0.400",
+        "1.500",
+        "0.030",
+        "12346",
+    ]
+    assert lines[2].split()[4:7] == ["-", "1.500", "-"]
+    no_map = _table_columns(k=5, label_width=14, with_map=False)
+    assert "mAP" not in _format_line(no_map)
+    assert _format_line(no_map, rerank).split()[-3:] == ["1.500", "-", "12346"]
+
+
+def test_evaluation_set_of_a_npy_file(tmp_path):
+    from sklearn_hash.datasets._evaluation_set import load_evaluation_set
+    from sklearn_hash.model_selection import exact_neighbors
+
+    X = np.random.default_rng(0).standard_normal((300, 4)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    data = load_evaluation_set(
+        str(tmp_path / "x.npy"), n_queries=20, n_neighbors=5, n_train=50, random_state=1
+    )
+    assert data.query.shape == (20, 4) and data.base.shape == (280, 4)
+    # the split is a partition of the rows
+    rows = {tuple(r) for r in np.vstack([data.base, data.query])}
+    assert rows == {tuple(r) for r in X}
+    assert data.metric == "euclidean" and data.ground_truth.shape == (20, 100)
+    np.testing.assert_array_equal(
+        data.ground_truth, exact_neighbors(data.base, data.query, n_neighbors=100)
+    )
+    assert data.train.shape == (50, 4) and data.train_name == "50 random base vectors"
+    assert {tuple(r) for r in data.train} <= {tuple(r) for r in data.base}
+    np.save(tmp_path / "flat.npy", X[:, 0])
+    with pytest.raises(ValueError, match="expected a 2-D"):
+        load_evaluation_set(str(tmp_path / "flat.npy"))
+    with pytest.raises(ValueError, match="too few"):
+        load_evaluation_set(str(tmp_path / "x.npy"), n_queries=299)
