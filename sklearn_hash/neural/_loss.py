@@ -69,6 +69,30 @@ def proxy_targets(Xq, Xp, n_neighbors, cosine_temperature, query_idx=None, proxy
     return neighbors, _softmax(logits / cosine_temperature)
 
 
+def proxy_graph(X, n_neighbors, cosine_temperature, block_size=512):
+    """:func:`proxy_targets` of every row of X against all of X, once.
+
+    When every training point is a proxy, each query's neighbours and target
+    distribution never change, so a fit computes them once instead of at
+    every step; the result is the same as per-batch :func:`proxy_targets`.
+    Memory: O(block_size * n_samples) for the cosines of one block.
+
+    Returns
+    -------
+    neighbors : ndarray of shape (n_samples, n_neighbors), dtype intp
+    p : ndarray of shape (n_samples, n_neighbors)
+    """
+    n_samples = X.shape[0]
+    all_idx = np.arange(n_samples)
+    neighbors = np.empty((n_samples, n_neighbors), dtype=np.intp)
+    p = np.empty((n_samples, n_neighbors), dtype=X.dtype)
+    for rows in gen_batches(n_samples, block_size):
+        neighbors[rows], p[rows] = proxy_targets(
+            X[rows], X, n_neighbors, cosine_temperature, all_idx[rows], all_idx
+        )
+    return neighbors, p
+
+
 def _softmax(z):
     z = z - z.max(axis=1, keepdims=True)
     np.exp(z, out=z)
