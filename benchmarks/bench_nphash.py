@@ -115,7 +115,9 @@ def recall_table(results, sets, nbits_list, seeds):
                 v = results.get((name_set, nbits, name))
                 if v is not None:
                     means[name] = np.mean(v)
-                cells.append("-" if v is None else f"{np.mean(v):.3f} ({np.std(v):.3f})")
+                cells.append(
+                    "-" if v is None else f"{np.mean(v):.3f} ({np.std(v):.3f})"
+                )
             ours = [means[n] for n in OURS if n in means]
             gap = (
                 f"{means[NPHASH] - max(ours):+.3f}" if NPHASH in means and ours else "-"
@@ -125,18 +127,24 @@ def recall_table(results, sets, nbits_list, seeds):
 
 
 def fit_table(fits):
-    print("\n| set | nbits | seed | max_steps | steps | stop | fit wall s | fit CPU s "
-          "| 1-recall@10 |")
+    print(
+        "\n| set | nbits | seed | max_steps | steps | stop | fit wall s | fit CPU s "
+        "| 1-recall@10 |"
+    )
     print("|---" * 9 + "|")
     for (name_set, nbits, seed, budget), (r, facts) in fits.items():
-        print(f"| {name_set} | {nbits} | {seed} | {budget} | {facts['steps']} | "
-              f"{facts['stop']} | {facts['fit_s']:.1f} | {facts['fit_cpu_s']:.1f} | "
-              f"{r:.3f} |")
+        print(
+            f"| {name_set} | {nbits} | {seed} | {budget} | {facts['steps']} | "
+            f"{facts['stop']} | {facts['fit_s']:.1f} | {facts['fit_cpu_s']:.1f} | "
+            f"{r:.3f} |"
+        )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_data = Path(__file__).resolve().parents[2] / "shared" / "data" / "sift-images"
+    default_data = (
+        Path(__file__).resolve().parents[2] / "shared" / "data" / "sift-images"
+    )
     parser.add_argument("--data", nargs="+", default=[str(default_data)])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--nbits", type=int, nargs="+", default=[64, 128])
@@ -146,11 +154,17 @@ def main(argv=None):
         "--methods", nargs="+", default=["nphash", "lsh", "itq", "faiss"]
     )
     parser.add_argument(
-        "--max-steps", type=int, nargs="+", default=None,
+        "--max-steps",
+        type=int,
+        nargs="+",
+        default=None,
         help="step budgets of NeuralProxyHash (a fit per budget)",
     )
     parser.add_argument(
-        "--set", action="append", default=[], metavar="NAME=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
         help="NeuralProxyHash parameter override",
     )
     args = parser.parse_args(argv)
@@ -165,10 +179,12 @@ def main(argv=None):
         for data in map(Path, args.data):
             learn, base, query, gt = load(data, args.train)
             sets.append(data.name)
-            print(f"# {data.name}: train {learn.shape}, base {base.shape}, query "
-                  f"{query.shape}; seeds {args.seeds}; threads {args.threads}; "
-                  f"NeuralProxyHash overrides {nphash_params or 'none (defaults)'}",
-                  flush=True)
+            print(
+                f"# {data.name}: train {learn.shape}, base {base.shape}, query "
+                f"{query.shape}; seeds {args.seeds}; threads {args.threads}; "
+                f"NeuralProxyHash overrides {nphash_params or 'none (defaults)'}",
+                flush=True,
+            )
             for nbits in args.nbits:
                 for seed in args.seeds:
                     for budget in budgets:
@@ -179,12 +195,17 @@ def main(argv=None):
                         if budget != budgets[0]:
                             todo = {NPHASH: todo[NPHASH]}
                         for name, make in todo.items():
-                            r, facts = run_one(make, learn, base, query, gt, nbits, seed)
+                            r, facts = run_one(
+                                make, learn, base, query, gt, nbits, seed
+                            )
                             results.setdefault((data.name, nbits, name), []).append(r)
                             if name == NPHASH:
                                 fits[data.name, nbits, seed, budget] = (r, facts)
-                            print(f"{data.name} nbits={nbits} seed={seed} {name}: "
-                                  f"1-recall@10 = {r:.3f} {facts}", flush=True)
+                            print(
+                                f"{data.name} nbits={nbits} seed={seed} {name}: "
+                                f"1-recall@10 = {r:.3f} {facts}",
+                                flush=True,
+                            )
     if len(budgets) == 1:
         recall_table(results, sets, args.nbits, args.seeds)
     if fits:

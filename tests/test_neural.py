@@ -60,7 +60,10 @@ def _layer_cases():
     rng = np.random.RandomState(0)
     return [
         ("dense", lambda: Dense(5, 4, dtype=np.float64, random_state=rng)),
-        ("dense_nobias", lambda: Dense(5, 4, bias=False, dtype=np.float64, random_state=rng)),
+        (
+            "dense_nobias",
+            lambda: Dense(5, 4, bias=False, dtype=np.float64, random_state=rng),
+        ),
         ("batchnorm", lambda: _perturbed_bn(5, rng)),
         ("relu", ReLU),
         ("l2normalize", L2Normalize),
@@ -75,7 +78,9 @@ def _perturbed_bn(n, rng):
     return bn
 
 
-@pytest.mark.parametrize("name, make", _layer_cases(), ids=[c[0] for c in _layer_cases()])
+@pytest.mark.parametrize(
+    "name, make", _layer_cases(), ids=[c[0] for c in _layer_cases()]
+)
 def test_layer_gradients(name, make):
     rng = np.random.RandomState(1)
     layer = make()
@@ -117,7 +122,9 @@ def test_batchnorm_eval_uses_running_statistics():
     unbiased = X.var(axis=0, ddof=1)
     np.testing.assert_allclose(bn.running_var, 0.9**3 + (1 - 0.9**3) * unbiased)
     out = bn.forward(X[:5], training=False)
-    expected = (X[:5] - bn.running_mean) / np.sqrt(bn.running_var + bn.eps) * bn.gamma + bn.beta
+    expected = (X[:5] - bn.running_mean) / np.sqrt(
+        bn.running_var + bn.eps
+    ) * bn.gamma + bn.beta
     np.testing.assert_allclose(out, expected)
     # eval output of a row does not depend on the rest of the batch
     np.testing.assert_allclose(bn.forward(X[:1], training=False), out[:1])
@@ -153,7 +160,9 @@ def test_proxy_graph_matches_per_row_targets():
             X[row : row + 1], X, k, 0.3, everyone[row : row + 1], everyone
         )
         order, expected_order = np.argsort(neighbors[row]), np.argsort(expected_nb[0])
-        np.testing.assert_array_equal(neighbors[row][order], expected_nb[0][expected_order])
+        np.testing.assert_array_equal(
+            neighbors[row][order], expected_nb[0][expected_order]
+        )
         np.testing.assert_allclose(p[row][order], expected_p[0][expected_order])
         assert row not in neighbors[row]
 
@@ -227,14 +236,18 @@ def test_adam_matches_reference_formula():
 
 def test_adam_weight_decay_only_on_masked():
     a, b = np.ones(2), np.ones(2)
-    Adam([a, b], 0.1, weight_decay=1.0, decay_mask=[True, False]).step([np.zeros(2)] * 2)
+    Adam([a, b], 0.1, weight_decay=1.0, decay_mask=[True, False]).step(
+        [np.zeros(2)] * 2
+    )
     assert np.all(a < 1) and np.all(b == 1)
 
 
 def _blobs(n=200, d=8, seed=0):
     rng = np.random.RandomState(seed)
     centers = rng.standard_normal((5, d)) * 3
-    return (centers[rng.randint(5, size=n)] + rng.standard_normal((n, d))).astype(np.float32)
+    return (centers[rng.randint(5, size=n)] + rng.standard_normal((n, d))).astype(
+        np.float32
+    )
 
 
 def test_codes_and_float32_network():
@@ -284,8 +297,12 @@ def test_warm_start_continues():
 def test_early_stopping_and_verbose(capsys):
     X = _blobs(300)
     hasher = NeuralProxyHash(
-        nbits=16, **{**FAST, "max_iter": 20, "early_stopping": True}, n_iter_no_change=2,
-        tol=0.5, verbose=1, random_state=0,
+        nbits=16,
+        **{**FAST, "max_iter": 20, "early_stopping": True},
+        n_iter_no_change=2,
+        tol=0.5,
+        verbose=1,
+        random_state=0,
     ).fit(X)
     # tol=0.5 cannot be beaten: stops after 1 + n_iter_no_change checks (epochs)
     assert hasher.n_iter_ == 3 and hasher.stopping_reason_ == "no_improvement"
@@ -300,7 +317,11 @@ def test_early_stopping_and_verbose(capsys):
 def test_loss_plateau_stops_without_early_stopping():
     X = _blobs()
     hasher = NeuralProxyHash(
-        nbits=16, **{**FAST, "max_iter": 50}, n_iter_no_change=1, tol=10.0, random_state=0
+        nbits=16,
+        **{**FAST, "max_iter": 50},
+        n_iter_no_change=1,
+        tol=10.0,
+        random_state=0,
     ).fit(X)
     assert hasher.n_iter_ == 1 and hasher.best_loss_ == hasher.loss_curve_[0]
     assert hasher.stopping_reason_ == "no_improvement"
@@ -354,7 +375,9 @@ def test_itq_init_is_the_default_without_hidden_layers():
     hasher = NeuralProxyHash(nbits=8, **params, random_state=0).fit(X)
     # the initial network is checked before any step
     assert len(hasher.validation_scores_) == len(hasher.loss_curve_) + 1
-    random_init = NeuralProxyHash(nbits=8, **params, init="random", random_state=0).fit(X)
+    random_init = NeuralProxyHash(nbits=8, **params, init="random", random_state=0).fit(
+        X
+    )
     assert len(random_init.validation_scores_) == len(random_init.loss_curve_)
     with pytest.raises(ValueError, match="init='itq' needs hidden_layer_sizes"):
         NeuralProxyHash(nbits=8, **FAST, init="itq").fit(X)
@@ -381,7 +404,9 @@ def test_auto_settings_follow_the_network(n_features, deep):
         # 900 training rows: the initial (ITQ) network is checked, then the budget
         assert len(hasher.validation_scores_) == 2
     # explicit values win over "auto"
-    hasher.set_params(hidden_layer_sizes=(), cosine_temperature=0.3, early_stopping=False)
+    hasher.set_params(
+        hidden_layer_sizes=(), cosine_temperature=0.3, early_stopping=False
+    )
     hasher.set_params(max_iter=1).fit(X)
     assert hasher.cosine_temperature_ == 0.3 and not hasher.do_early_stopping_
 
@@ -442,7 +467,10 @@ def test_gridsearch_over_beta_and_n_proxies():
     ).fit(Xall, y)
     scores = search.cv_results_["mean_test_score"]
     assert scores.shape == (4,) and np.all((0 <= scores) & (scores <= 1))
-    assert set(search.best_params_) == {"neuralproxyhash__beta", "neuralproxyhash__n_proxies"}
+    assert set(search.best_params_) == {
+        "neuralproxyhash__beta",
+        "neuralproxyhash__n_proxies",
+    }
 
 
 def _expected_failed_checks(estimator):
@@ -493,9 +521,16 @@ def test_real_sample_loss_decreases_and_beats_itq(shared_data, capsys):
     # a small, fast configuration: one epoch, one hidden layer, 2,000 proxies,
     # tempered softmaxes (robust to few proxies; see the estimator's Notes)
     nphash = NeuralProxyHash(
-        nbits=64, hidden_layer_sizes=(256,), n_proxies=2000, n_neighbors=50,
-        cosine_temperature=0.05, hamming_temperature=2 / 64, batch_size=256, max_iter=1,
-        verbose=2, random_state=0,
+        nbits=64,
+        hidden_layer_sizes=(256,),
+        n_proxies=2000,
+        n_neighbors=50,
+        cosine_temperature=0.05,
+        hamming_temperature=2 / 64,
+        batch_size=256,
+        max_iter=1,
+        verbose=2,
+        random_state=0,
     )
     ours = recall(nphash)
     itq = recall(ITQ(nbits=64, random_state=0))

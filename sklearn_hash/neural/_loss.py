@@ -29,7 +29,9 @@ def sample_proxies(n_samples, n_proxies, random_state):
     return random_state.choice(n_samples, n_proxies, replace=False)
 
 
-def proxy_targets(Xq, Xp, n_neighbors, cosine_temperature, query_idx=None, proxy_idx=None):
+def proxy_targets(
+    Xq, Xp, n_neighbors, cosine_temperature, query_idx=None, proxy_idx=None
+):
     """The k nearest proxies of each query by cosine, and their target softmax.
 
     Parameters
@@ -64,7 +66,9 @@ def proxy_targets(Xq, Xp, n_neighbors, cosine_temperature, query_idx=None, proxy
     # would be the largest temporary of a training step
     neighbors = np.empty((cos.shape[0], n_neighbors), dtype=np.intp)
     for rows in gen_batches(cos.shape[0], 64):
-        neighbors[rows] = np.argpartition(cos[rows], -n_neighbors, axis=1)[:, -n_neighbors:]
+        neighbors[rows] = np.argpartition(cos[rows], -n_neighbors, axis=1)[
+            :, -n_neighbors:
+        ]
     logits = np.take_along_axis(cos, neighbors, axis=1)
     return neighbors, _softmax(logits / cosine_temperature)
 

@@ -47,7 +47,9 @@ def network_loss(network, Xq, Xp, neighbors, p, hamming_temperature, backward=Tr
     """
     n_queries = Xq.shape[0]
     F = network.forward(np.concatenate([Xq, Xp]), training=True)
-    loss, dFq, dFp = kl_proxy_loss(F[:n_queries], F[n_queries:], neighbors, p, hamming_temperature)
+    loss, dFq, dFp = kl_proxy_loss(
+        F[:n_queries], F[n_queries:], neighbors, p, hamming_temperature
+    )
     if backward:
         network.backward(np.concatenate([dFq, dFp]))
     return loss
@@ -395,7 +397,8 @@ class NeuralProxyHash(BaseHasher):
         initialisation, temperature 1, 2 epochs, no early stopping).
         """
         hidden = self.hidden_layer_sizes
-        if isinstance(hidden, str):  # "auto": hidden layers when nbits >= n_features / 2
+        # "auto": hidden layers when nbits >= n_features / 2
+        if isinstance(hidden, str):
             hidden = (1024, 1024) if 2 * self.nbits >= n_features else ()
         else:
             hidden = self._check_hidden_layer_sizes()
@@ -543,7 +546,9 @@ class NeuralProxyHash(BaseHasher):
         # positions (in train_idx) of the validation database
         db_pos = np.arange(train_idx.size)
         if db_pos.size > _MAX_VALIDATION_DATABASE:
-            db_pos = np.sort(rng.choice(db_pos.size, _MAX_VALIDATION_DATABASE, replace=False))
+            db_pos = np.sort(
+                rng.choice(db_pos.size, _MAX_VALIDATION_DATABASE, replace=False)
+            )
         # exact Euclidean nearest database point of each validation query
         Xdb = np.asarray(X[train_idx[db_pos]], dtype=np.float64)
         sq_norms = np.einsum("ij,ij->i", Xdb, Xdb)
@@ -593,8 +598,12 @@ class NeuralProxyHash(BaseHasher):
                     proxy_idx = sample_proxies(n_samples, n_proxies, rng)
                     Xp = X[proxy_idx]
                     neighbors, p = proxy_targets(
-                        X[query_idx], Xp, n_neighbors, self.cosine_temperature_,
-                        query_idx, proxy_idx,
+                        X[query_idx],
+                        Xp,
+                        n_neighbors,
+                        self.cosine_temperature_,
+                        query_idx,
+                        proxy_idx,
                     )
                 else:
                     Xp, neighbors, p = X, graph[0][query_idx], graph[1][query_idx]
