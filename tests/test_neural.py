@@ -543,3 +543,35 @@ def test_real_sample_loss_decreases_and_beats_itq(shared_data, capsys):
     assert len(step_losses) >= 5
     assert np.mean(step_losses[-2:]) < 0.8 * np.mean(step_losses[:2]), step_losses
     assert ours > itq, (ours, itq)
+
+
+def test_defaults_beat_itq_on_text_embeddings(shared_data):
+    """Defaults (linear, ITQ start, early stopping) on 3,000 MiniLM embeddings.
+
+    Measured (1-recall@10, 500 queries, 10,000 database rows): seeds 0 / 1 / 2
+    gave 0.590 / 0.586 / 0.570 against ITQ's 0.576 / 0.564 / 0.546.
+    """
+    data = shared_data("debian-minilm")
+    train, database, queries = (
+        data["learn"][:3000],
+        data["base"][:10000],
+        data["query"][:500],
+    )
+    sq_dist = (database**2).sum(1)[None, :] - 2 * queries @ database.T
+    true_nn = sq_dist.argmin(axis=1)[:, None]
+
+    def recall(hasher):
+        with threadpool_limits(limits=1):
+            hasher.fit(train)
+            codes, query_codes = hasher.transform(database), hasher.transform(queries)
+        index = HammingNeighbors(n_neighbors=10).fit(codes)
+        return one_recall_at_r(true_nn, index.kneighbors(query_codes)[1])
+
+    ours, itq = [], []
+    for seed in (0, 1):
+        hasher = NeuralProxyHash(nbits=64, random_state=seed)
+        ours.append(recall(hasher))
+        assert hasher.hidden_layer_sizes_ == () and hasher.do_early_stopping_
+        assert hasher.stopping_reason_ == "no_improvement" and hasher.t_ < 1000
+        itq.append(recall(ITQ(nbits=64, random_state=seed)))
+    assert np.mean(ours) > np.mean(itq) + 0.005, (ours, itq)
