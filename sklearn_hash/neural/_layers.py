@@ -58,14 +58,20 @@ class Dense(Layer):
     def __init__(self, n_in, n_out, *, bias=True, dtype=np.float32, random_state):
         bound = 1.0 / np.sqrt(n_in)
         self.W = random_state.uniform(-bound, bound, (n_in, n_out)).astype(dtype)
-        self.b = random_state.uniform(-bound, bound, n_out).astype(dtype) if bias else None
+        self.b = (
+            random_state.uniform(-bound, bound, n_out).astype(dtype) if bias else None
+        )
         self.params = [self.W] if self.b is None else [self.W, self.b]
         self.grads = [np.zeros_like(p) for p in self.params]
 
     def forward(self, X, training):
         if training:
             self._X = X
-            out = np.matmul(X, self.W, out=self._buffer("out", (X.shape[0], self.W.shape[1]), X.dtype))
+            out = np.matmul(
+                X,
+                self.W,
+                out=self._buffer("out", (X.shape[0], self.W.shape[1]), X.dtype),
+            )
         else:
             out = X @ self.W
         if self.b is not None:
@@ -79,7 +85,11 @@ class Dense(Layer):
         self._X = None
         if not need_input_grad:
             return None
-        return np.matmul(grad, self.W.T, out=self._buffer("dx", (grad.shape[0], self.W.shape[0]), grad.dtype))
+        return np.matmul(
+            grad,
+            self.W.T,
+            out=self._buffer("dx", (grad.shape[0], self.W.shape[0]), grad.dtype),
+        )
 
 
 class BatchNorm(Layer):

@@ -29,7 +29,9 @@ def sample_proxies(n_samples, n_proxies, random_state):
     return random_state.choice(n_samples, n_proxies, replace=False)
 
 
-def proxy_targets(Xq, Xp, n_neighbors, cosine_temperature, query_idx=None, proxy_idx=None):
+def proxy_targets(
+    Xq, Xp, n_neighbors, cosine_temperature, query_idx=None, proxy_idx=None
+):
     """The k nearest proxies of each query by cosine, and their target softmax.
 
     Parameters
@@ -64,9 +66,35 @@ def proxy_targets(Xq, Xp, n_neighbors, cosine_temperature, query_idx=None, proxy
     # would be the largest temporary of a training step
     neighbors = np.empty((cos.shape[0], n_neighbors), dtype=np.intp)
     for rows in gen_batches(cos.shape[0], 64):
-        neighbors[rows] = np.argpartition(cos[rows], -n_neighbors, axis=1)[:, -n_neighbors:]
+        neighbors[rows] = np.argpartition(cos[rows], -n_neighbors, axis=1)[
+            :, -n_neighbors:
+        ]
     logits = np.take_along_axis(cos, neighbors, axis=1)
     return neighbors, _softmax(logits / cosine_temperature)
+
+
+def proxy_graph(X, n_neighbors, cosine_temperature, block_size=512):
+    """:func:`proxy_targets` of every row of X against all of X, once.
+
+    When every training point is a proxy, each query's neighbours and target
+    distribution never change, so a fit computes them once instead of at
+    every step; the result is the same as per-batch :func:`proxy_targets`.
+    Memory: O(block_size * n_samples) for the cosines of one block.
+
+    Returns
+    -------
+    neighbors : ndarray of shape (n_samples, n_neighbors), dtype intp
+    p : ndarray of shape (n_samples, n_neighbors)
+    """
+    n_samples = X.shape[0]
+    all_idx = np.arange(n_samples)
+    neighbors = np.empty((n_samples, n_neighbors), dtype=np.intp)
+    p = np.empty((n_samples, n_neighbors), dtype=X.dtype)
+    for rows in gen_batches(n_samples, block_size):
+        neighbors[rows], p[rows] = proxy_targets(
+            X[rows], X, n_neighbors, cosine_temperature, all_idx[rows], all_idx
+        )
+    return neighbors, p
 
 
 def _softmax(z):

@@ -25,8 +25,14 @@ class Adam:
     """
 
     def __init__(
-        self, params, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-        weight_decay=0.0, decay_mask=None,
+        self,
+        params,
+        learning_rate,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        weight_decay=0.0,
+        decay_mask=None,
     ):
         self.params = params
         self.learning_rate = learning_rate
@@ -34,7 +40,9 @@ class Adam:
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.weight_decay = weight_decay
-        self.decay_mask = [True] * len(params) if decay_mask is None else list(decay_mask)
+        self.decay_mask = (
+            [True] * len(params) if decay_mask is None else list(decay_mask)
+        )
         self.t = 0
         self.ms = [np.zeros_like(p) for p in params]
         self.vs = [np.zeros_like(p) for p in params]
@@ -47,7 +55,9 @@ class Adam:
         c2 = 1 - b2**self.t
         lr = self.learning_rate * np.sqrt(c2) / c1
         eps = self.epsilon * np.sqrt(c2)
-        for p, g, m, v, decay in zip(self.params, grads, self.ms, self.vs, self.decay_mask):
+        for p, g, m, v, decay in zip(
+            self.params, grads, self.ms, self.vs, self.decay_mask
+        ):
             if decay and self.weight_decay:
                 g = g + self.weight_decay * p
             m *= b1
