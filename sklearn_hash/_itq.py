@@ -3,53 +3,11 @@
 import warnings
 from numbers import Integral
 
-import numpy as np
 from sklearn.utils import check_random_state
 
 from ._base import BaseHasher
 from ._compat import Interval, _fit_context
-from ._linalg import (
-    centred_projection,
-    padded_principal_directions,
-    random_orthonormal_projection,
-)
-
-
-def itq_rotation(V, n_iter, random_state):
-    """Alternating minimisation of the ITQ quantisation loss.
-
-    Parameters
-    ----------
-    V : ndarray of shape (n_samples, nbits)
-        Zero-centred, PCA-projected training data.
-    n_iter : int
-        Number of rotation updates.
-    random_state : int, RandomState instance or None
-        Seed of the Haar-random initial rotation.
-
-    Returns
-    -------
-    rotation : ndarray of shape (nbits, nbits)
-        Orthogonal matrix R after ``n_iter`` updates.
-    losses : ndarray of shape (n_iter + 1,)
-        ``||sign(V R_t) - V R_t||_F^2 / n_samples`` for the initial
-        rotation ``R_0`` and after each update ``R_1 ... R_{n_iter}``.
-    """
-    n_samples, nbits = V.shape
-    rotation = random_orthonormal_projection(nbits, nbits, random_state)
-    losses = np.empty(n_iter + 1)
-    for t in range(n_iter + 1):
-        rotated = V @ rotation
-        # the authors' sign: 0 maps to +1 (ITQ.m: UX(Z >= 0) = 1)
-        codes = np.where(rotated >= 0, 1.0, -1.0)
-        losses[t] = np.sum((codes - rotated) ** 2) / n_samples
-        if t == n_iter:
-            break
-        # orthogonal Procrustes: R = argmax tr(B^T V R) = S_hat Omega^T,
-        # with B^T V = Omega Sigma S_hat^T
-        u, _, vt = np.linalg.svd(codes.T @ V)
-        rotation = vt.T @ u.T
-    return rotation, losses
+from ._linalg import centred_projection, itq_projection, padded_principal_directions
 
 
 class ITQ(BaseHasher):
@@ -202,9 +160,9 @@ class ITQ(BaseHasher):
         """
         X = self._validate_input(X, reset=True)
         rng = check_random_state(self.random_state)
-        self.mean_, self.components_, _ = padded_principal_directions(X, self.nbits)
-        V = centred_projection(X, self.mean_, self.components_)
-        self.rotation_, self.loss_curve_ = itq_rotation(V, self.n_iter, rng)
+        self.mean_, self.components_, self.rotation_, self.loss_curve_ = (
+            itq_projection(X, self.nbits, self.n_iter, rng)
+        )
         self.projection_ = self.components_ @ self.rotation_
         self.n_iter_ = self.n_iter
         return self

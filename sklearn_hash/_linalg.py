@@ -89,3 +89,52 @@ def padded_principal_directions(X, nbits):
 def centred_projection(X, mean, directions):
     """``(X - mean) @ directions`` without densifying sparse X."""
     return np.asarray(X @ directions) - mean @ directions
+
+
+def itq_rotation(V, n_iter, random_state):
+    """Alternating minimisation of the ITQ quantisation loss.
+
+    Parameters
+    ----------
+    V : ndarray of shape (n_samples, nbits)
+        Zero-centred, PCA-projected training data.
+    n_iter : int
+        Number of rotation updates.
+    random_state : int, RandomState instance or None
+        Seed of the Haar-random initial rotation.
+
+    Returns
+    -------
+    rotation : ndarray of shape (nbits, nbits)
+        Orthogonal matrix R after ``n_iter`` updates.
+    losses : ndarray of shape (n_iter + 1,)
+        ``||sign(V R_t) - V R_t||_F^2 / n_samples`` for the initial
+        rotation ``R_0`` and after each update ``R_1 ... R_{n_iter}``.
+    """
+    n_samples, nbits = V.shape
+    rotation = random_orthonormal_projection(nbits, nbits, random_state)
+    losses = np.empty(n_iter + 1)
+    for t in range(n_iter + 1):
+        rotated = V @ rotation
+        # the authors' sign: 0 maps to +1 (ITQ.m: UX(Z >= 0) = 1)
+        codes = np.where(rotated >= 0, 1.0, -1.0)
+        losses[t] = np.sum((codes - rotated) ** 2) / n_samples
+        if t == n_iter:
+            break
+        # orthogonal Procrustes: R = argmax tr(B^T V R) = S_hat Omega^T,
+        # with B^T V = Omega Sigma S_hat^T
+        u, _, vt = np.linalg.svd(codes.T @ V)
+        rotation = vt.T @ u.T
+    return rotation, losses
+
+
+def itq_projection(X, nbits, n_iter, random_state):
+    """ITQ's learned linear map: padded PCA, then the ITQ rotation.
+
+    Returns ``(mean, components, rotation, losses)``; a code bit is
+    ``(X - mean) @ components @ rotation > 0``.
+    """
+    mean, components, _ = padded_principal_directions(X, nbits)
+    V = centred_projection(X, mean, components)
+    rotation, losses = itq_rotation(V, n_iter, random_state)
+    return mean, components, rotation, losses

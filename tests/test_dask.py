@@ -311,7 +311,7 @@ def test_fit_without_client_is_a_clear_error(monkeypatch):
 
 
 def test_unfitted_estimator_clones_and_pickles():
-    """parametrize_with_checks cannot run (fit needs a Client and dask input);
+    """The common estimator checks cannot run (fit needs a Client and dask input);
     the unfitted-estimator properties it would check are tested here."""
     nn = DaskHammingNeighbors(n_neighbors=3, radius=2.5, n_jobs=1)
     assert clone(nn).get_params() == nn.get_params()

@@ -7,7 +7,6 @@ import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
 from sklearn_hash import ITQ, HammingNeighbors, NeuralProxyHash
@@ -471,21 +470,6 @@ def test_gridsearch_over_beta_and_n_proxies():
         "neuralproxyhash__beta",
         "neuralproxyhash__n_proxies",
     }
-
-
-def _expected_failed_checks(estimator):
-    return {}
-
-
-@parametrize_with_checks(
-    [
-        NeuralProxyHash(nbits=12, **FAST, random_state=0),
-        NeuralProxyHash(nbits=12, **{**FAST, "hidden_layer_sizes": ()}, random_state=0),
-    ],
-    expected_failed_checks=_expected_failed_checks,
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 def _real_sample(shared_data):

@@ -4,22 +4,22 @@ import time
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import _fit_context
 from sklearn.utils import check_random_state, gen_batches
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseHasher
 from .._bits import pack_bits
-from .._itq import ITQ
+from .._compat import Interval, StrOptions, _fit_context, get_chunk_n_rows
+from .._linalg import itq_projection
+from .._neighbors_exact import exact_kneighbors, l2_normalize_rows
 from ..metrics import one_recall_at_r
 from ..neighbors import HammingNeighbors
 from ._layers import build_network
 from ._loss import kl_proxy_loss, proxy_graph, proxy_targets, sample_proxies
 from ._optim import Adam
 
-# rows per block when encoding or computing validation ground truth
-_BLOCK = 4096
+# rotation updates of the ITQ initialisation (ITQ's default n_iter)
+_ITQ_N_ITER = 50
 # at most this many held-out rows serve as validation queries
 _MAX_VALIDATION_QUERIES = 1000
 # ... searched among at most this many training rows
@@ -33,9 +33,7 @@ _MAX_STEPS_PER_CHECK = 100
 
 def _l2_normalize(X):
     """Rows scaled to unit norm, float32; zero rows stay zero."""
-    X = np.asarray(X, dtype=np.float32)
-    norm = np.sqrt(np.einsum("ij,ij->i", X, X))[:, None]
-    return X / np.maximum(norm, np.finfo(np.float32).tiny)
+    return l2_normalize_rows(np.asarray(X, dtype=np.float32))
 
 
 def network_loss(network, Xq, Xp, neighbors, p, hamming_temperature, backward=True):
@@ -517,8 +515,9 @@ class NeuralProxyHash(BaseHasher):
         that eval mode (validation, transform) agrees from step 0.
         """
         dense, batchnorm = self.network_.layers[0], self.network_.layers[1]
-        itq = ITQ(nbits=self.nbits, random_state=rng).fit(Xn)
-        dense.W[...] = itq.projection_
+        # exactly ITQ(nbits, random_state=rng).fit(Xn).projection_
+        _, components, rotation, _ = itq_projection(Xn, self.nbits, _ITQ_N_ITER, rng)
+        dense.W[...] = components @ rotation
         Z = Xn @ dense.W
         batchnorm.running_mean[...] = Z.mean(axis=0)
         batchnorm.running_var[...] = Z.var(axis=0, ddof=1)
@@ -550,14 +549,8 @@ class NeuralProxyHash(BaseHasher):
                 rng.choice(db_pos.size, _MAX_VALIDATION_DATABASE, replace=False)
             )
         # exact Euclidean nearest database point of each validation query
-        Xdb = np.asarray(X[train_idx[db_pos]], dtype=np.float64)
-        sq_norms = np.einsum("ij,ij->i", Xdb, Xdb)
-        true_nn = np.empty(val_idx.size, dtype=np.int64)
-        block = max(1, _BLOCK * 256 // max(Xdb.shape[0], 1))
-        for sl in gen_batches(val_idx.size, block):
-            d = sq_norms - 2 * (np.asarray(X[val_idx[sl]], dtype=np.float64) @ Xdb.T)
-            true_nn[sl] = d.argmin(axis=1)
-        return train_idx, (Xn[val_idx], db_pos, true_nn[:, None])
+        _, true_nn = exact_kneighbors(X[val_idx], X[train_idx[db_pos]], 1)
+        return train_idx, (Xn[val_idx], db_pos, true_nn)
 
     def _train(self, X, validation, rng, max_iter, evaluate_start):
         n_samples = X.shape[0]
@@ -709,7 +702,13 @@ class NeuralProxyHash(BaseHasher):
         network = self.network_
         n_layers = len(network.layers) - 2
         out = np.empty((Xn.shape[0], self.nbits), dtype=np.float32)
-        for sl in gen_batches(Xn.shape[0], _BLOCK):
+        # float32 activations of the widest layer, twice (input and output)
+        widest = max(
+            [Xn.shape[1]]
+            + [param.shape[-1] for layer in network.layers for param in layer.params]
+        )
+        rows = get_chunk_n_rows(row_bytes=8 * widest, max_n_rows=max(Xn.shape[0], 1))
+        for sl in gen_batches(Xn.shape[0], rows):
             out[sl] = network.forward(Xn[sl], training=False, n_layers=n_layers)
         return out
 
