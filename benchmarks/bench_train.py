@@ -22,10 +22,10 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sklearn_hash.neural._layers import build_network
-from sklearn_hash.neural._loss import proxy_targets, sample_proxies
-from sklearn_hash.neural._nphash import _l2_normalize, network_loss
-from sklearn_hash.neural._optim import Adam
+from sklearn_hash._neural._layers import build_network
+from sklearn_hash._neural._loss import proxy_targets, sample_proxies
+from sklearn_hash._neural._nphash import _l2_normalize, network_loss
+from sklearn_hash._neural._optim import Adam
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sift-images"
 

@@ -9,7 +9,7 @@ from ._sign import SignHashing
 from ._spectral import SpectralHashing
 from ._version import __version__
 from .neighbors import HammingNeighbors, RerankNeighbors
-from .neural import NeuralProxyHash
+from ._neural import NeuralProxyHash
 
 __all__ = [
     "AsymmetricLinV",

@@ -1,4 +1,4 @@
-"""Tests of NeuralProxyHash and its NumPy network (sklearn_hash/neural/)."""
+"""Tests of NeuralProxyHash and its NumPy network (sklearn_hash/_neural/)."""
 
 import pickle
 
@@ -13,7 +13,7 @@ from sklearn_hash import ITQ, HammingNeighbors, NeuralProxyHash
 from sklearn_hash._bits import unpack_bits
 from sklearn_hash.metrics import one_recall_at_r
 from sklearn_hash.model_selection import query_database_split
-from sklearn_hash.neural._layers import (
+from sklearn_hash._neural._layers import (
     BatchNorm,
     Dense,
     L2Normalize,
@@ -21,14 +21,14 @@ from sklearn_hash.neural._layers import (
     ScaledTanh,
     build_network,
 )
-from sklearn_hash.neural._loss import (
+from sklearn_hash._neural._loss import (
     kl_proxy_loss,
     proxy_graph,
     proxy_targets,
     sample_proxies,
 )
-from sklearn_hash.neural._nphash import _l2_normalize, network_loss
-from sklearn_hash.neural._optim import Adam
+from sklearn_hash._neural._nphash import _l2_normalize, network_loss
+from sklearn_hash._neural._optim import Adam
 
 # small and fast: the common checks fit dozens of times
 FAST = {

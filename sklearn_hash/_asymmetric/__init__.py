@@ -1,4 +1,4 @@
-"""Asymmetric binary hashing (Neyshabur et al., NIPS 2013), split as ``neural/`` is.
+"""Asymmetric binary hashing (Neyshabur et al., NIPS 2013), split as ``_neural/`` is.
 
 - ``_linv.py``: the estimator :class:`~sklearn_hash.AsymmetricLinV` (fit loop,
   encoding of queries and of new database items);
