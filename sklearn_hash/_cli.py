@@ -51,7 +51,7 @@ def _method_factories():
             True,
         ),
         "nphash": (
-            "neural proxy hashing, NumPy MLP (slow: minutes)",
+            "neural proxy hashing, NumPy MLP (slower: seconds to minutes per fit)",
             lambda nbits, seed: NeuralProxyHash(nbits=nbits, random_state=seed),
             False,
         ),
@@ -128,7 +128,7 @@ def _parse_args(argv, methods):
         metavar="METHOD",
         default=[name for name, (_, _, default) in methods.items() if default],
         help="hashers to compare (default: those marked * below; the others "
-        "take minutes per code length)",
+        "take up to minutes per code length)",
     )
     parser.add_argument(
         "--nbits",
