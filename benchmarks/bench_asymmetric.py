@@ -35,8 +35,11 @@ import numpy as np
 
 from sklearn_hash import ITQ, LSH, AsymmetricLinV, PCAHashing, SpectralHashing
 from sklearn_hash._asymmetric._graphs import _radius_graph
+from sklearn_hash.metrics import (
+    hamming_mean_average_precision,
+    pooled_average_precision,
+)
 from sklearn_hash.metrics._base import _hamming_distances
-from sklearn_hash.metrics import hamming_mean_average_precision, pooled_average_precision
 
 METHODS = {
     "Lin:V": lambda nbits, seed, args: AsymmetricLinV(
@@ -63,9 +66,7 @@ def load(folder, n_train):
     scale = np.linalg.norm(base - mean, axis=1).mean()
     base, query = (base - mean) / scale, (query - mean) / scale
     _, radius = _radius_graph(base, 50)
-    sq = (
-        (query**2).sum(1)[:, None] - 2 * query @ base.T + (base**2).sum(1)[None, :]
-    )
+    sq = (query**2).sum(1)[:, None] - 2 * query @ base.T + (base**2).sum(1)[None, :]
     relevant = sq <= np.float32(radius) ** 2
     return base, query, relevant, radius
 
@@ -90,8 +91,12 @@ def main():
     parser.add_argument("--data", nargs="+", required=True, help="data folders")
     parser.add_argument("--nbits", nargs="+", type=int, default=[8, 16, 32])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
-    parser.add_argument("--n-train", type=int, default=5000, help="mnist training/database size")
+    parser.add_argument(
+        "--methods", nargs="+", default=list(METHODS), choices=list(METHODS)
+    )
+    parser.add_argument(
+        "--n-train", type=int, default=5000, help="mnist training/database size"
+    )
     parser.add_argument("--solver", default="sgd", choices=["sgd", "lbfgs"])
     args = parser.parse_args()
 
@@ -119,14 +124,19 @@ def main():
                     )
                 rows.append((Path(folder).name, nbits, name, len(seeds), results))
 
-    print("\n| set | nbits | method | per-query mAP (random ties) | mAP (pessimistic ties) "
-          "| pooled AP (paper) | fit wall s | fit CPU s |")
+    print(
+        "\n| set | nbits | method | per-query mAP (random ties) | mAP (pessimistic ties) "
+        "| pooled AP (paper) | fit wall s | fit CPU s |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for data, nbits, name, n_seeds, results in rows:
+
         def cell(key, digits=3):
             vals = np.array([r[key] for r in results])
             if n_seeds == 1:
-                return f"{vals[0]:.{digits}f}" + (" det." if name in DETERMINISTIC else "")
+                return f"{vals[0]:.{digits}f}" + (
+                    " det." if name in DETERMINISTIC else ""
+                )
             return f"{vals.mean():.{digits}f} ({vals.std():.{digits}f})"
 
         print(

@@ -35,8 +35,9 @@ def _faiss_criterion(criterion, gt, D, I):
     import faiss
 
     # the subclasses' SWIG methods take raw pointers; the base class's wrappers take arrays
-    faiss.AutoTuneCriterion.set_groundtruth(criterion, None,
-                                            np.ascontiguousarray(gt, dtype="int64"))
+    faiss.AutoTuneCriterion.set_groundtruth(
+        criterion, None, np.ascontiguousarray(gt, dtype="int64")
+    )
     D = np.ascontiguousarray(D[:, : criterion.nnn], dtype="float32")
     I = np.ascontiguousarray(I[:, : criterion.nnn], dtype="int64")
     return faiss.AutoTuneCriterion.evaluate(criterion, D, I)
@@ -63,13 +64,25 @@ def main(argv=None):
         D, I = index.search(query, 100)
         checks = []
         for r in (1, 10, 100):
-            checks.append((f"1-recall@{r}",
-                           _faiss_criterion(faiss.OneRecallAtRCriterion(n_queries, r), gt, D, I),
-                           one_recall_at_r(gt, I, r)))
+            checks.append(
+                (
+                    f"1-recall@{r}",
+                    _faiss_criterion(
+                        faiss.OneRecallAtRCriterion(n_queries, r), gt, D, I
+                    ),
+                    one_recall_at_r(gt, I, r),
+                )
+            )
         for k in (10, 100):
-            checks.append((f"{k}-recall@{k}",
-                           _faiss_criterion(faiss.IntersectionCriterion(n_queries, k), gt, D, I),
-                           recall_at_k(gt, I, k)))
+            checks.append(
+                (
+                    f"{k}-recall@{k}",
+                    _faiss_criterion(
+                        faiss.IntersectionCriterion(n_queries, k), gt, D, I
+                    ),
+                    recall_at_k(gt, I, k),
+                )
+            )
         distances = _hamming_distances(query, base)
         relevant = _relevance(gt, len(base))
         ref_lims = np.arange(0, gt.size + 1, gt.shape[1])
@@ -78,8 +91,9 @@ def main(argv=None):
             lims, _, res = index.range_search(query, radius + 1)
             for mode, average in (("overall", "pooled"), ("average", "queries")):
                 p_ref, r_ref = range_PR(ref_lims, gt.ravel(), lims, res, mode=mode)
-                p, r = precision_recall_at_radius(relevant, distances, radius,
-                                                  average=average, zero_division=1.0)
+                p, r = precision_recall_at_radius(
+                    relevant, distances, radius, average=average, zero_division=1.0
+                )
                 checks.append((f"precision r<={radius} {mode}", p_ref, p))
                 checks.append((f"recall r<={radius} {mode}", r_ref, r))
         for name, ref, ours in checks:

@@ -63,20 +63,34 @@ class FaissHasher:
 
 # name -> (description, factory(nbits, seed), deterministic)
 METHODS = {
-    "lsh": ("LSH: Gaussian hyperplanes, centred",
-            lambda b, s: LSH(nbits=b, random_state=s), False),
-    "lsh-rot-thr": ("LSH(rotate=True, train_thresholds=True)",
-                    lambda b, s: LSH(nbits=b, rotate=True, train_thresholds=True,
-                                     random_state=s), False),
+    "lsh": (
+        "LSH: Gaussian hyperplanes, centred",
+        lambda b, s: LSH(nbits=b, random_state=s),
+        False,
+    ),
+    "lsh-rot-thr": (
+        "LSH(rotate=True, train_thresholds=True)",
+        lambda b, s: LSH(nbits=b, rotate=True, train_thresholds=True, random_state=s),
+        False,
+    ),
     "pcah": ("PCAHashing (PCA + sign)", lambda b, s: PCAHashing(nbits=b), True),
     "sh": ("SpectralHashing", lambda b, s: SpectralHashing(nbits=b), True),
     "itq": ("ITQ(n_iter=50)", lambda b, s: ITQ(nbits=b, random_state=s), False),
-    "nphash": ("NeuralProxyHash (defaults; slow: minutes per fit)",
-               lambda b, s: NeuralProxyHash(nbits=b, random_state=s), False),
-    "faiss-lsh": ("faiss RandomRotationMatrix + IndexLSH(train_thresholds=True)",
-                  lambda b, s: FaissHasher("lsh", b, s), False),
-    "faiss-itq": ("faiss ITQTransform(do_pca=True) + IndexLSH",
-                  lambda b, s: FaissHasher("itq", b, s), False),
+    "nphash": (
+        "NeuralProxyHash (defaults; slow: minutes per fit)",
+        lambda b, s: NeuralProxyHash(nbits=b, random_state=s),
+        False,
+    ),
+    "faiss-lsh": (
+        "faiss RandomRotationMatrix + IndexLSH(train_thresholds=True)",
+        lambda b, s: FaissHasher("lsh", b, s),
+        False,
+    ),
+    "faiss-itq": (
+        "faiss ITQTransform(do_pca=True) + IndexLSH",
+        lambda b, s: FaissHasher("itq", b, s),
+        False,
+    ),
 }
 METRICS = ("1-R@1", "1-R@10", "1-R@100", "10-R@10", "fit s", "encode s")
 
@@ -131,8 +145,9 @@ def table_row(name, nbits, seeds, data, n_jobs):
             warnings.simplefilter("ignore", UserWarning)
             runs.append(run_once(factory(nbits, seed), *data, n_jobs))
     cells = [
-        format_cell([run[metric] for run in runs], deterministic,
-                    seconds=metric.endswith(" s"))
+        format_cell(
+            [run[metric] for run in runs], deterministic, seconds=metric.endswith(" s")
+        )
         for metric in METRICS
     ]
     return f"| {name} | {nbits} | {' | '.join(cells)} |"
@@ -140,29 +155,49 @@ def table_row(name, nbits, seeds, data, n_jobs):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", nargs="+", required=True,
-                        help="data folders, e.g. ../shared/data/sift-ngt5k")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4],
-                        help="random_state values (default: 0 1 2 3 4)")
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        required=True,
+        help="data folders, e.g. ../shared/data/sift-ngt5k",
+    )
+    parser.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=[0, 1, 2, 3, 4],
+        help="random_state values (default: 0 1 2 3 4)",
+    )
     parser.add_argument("--nbits", nargs="+", type=int, default=[32, 64, 128, 256])
-    parser.add_argument("--methods", nargs="+",
-                        default=[m for m in METHODS if m != "nphash"],
-                        choices=list(METHODS), metavar="METHOD",
-                        help="; ".join(f"{k}: {v[0]}" for k, v in METHODS.items()))
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=[m for m in METHODS if m != "nphash"],
+        choices=list(METHODS),
+        metavar="METHOD",
+        help="; ".join(f"{k}: {v[0]}" for k, v in METHODS.items()),
+    )
     parser.add_argument("--n-jobs", type=int, default=1, help="search threads")
     args = parser.parse_args(argv)
 
     for folder in args.data:
         learn, base, query, gt = load(folder)
-        print(f"\n### {Path(folder).name}: learn {learn.shape[0]}, "
-              f"base {base.shape[0]}, query {query.shape[0]}, d {base.shape[1]}; "
-              f"seeds {args.seeds}\n")
+        print(
+            f"\n### {Path(folder).name}: learn {learn.shape[0]}, "
+            f"base {base.shape[0]}, query {query.shape[0]}, d {base.shape[1]}; "
+            f"seeds {args.seeds}\n"
+        )
         print("| method | nbits | " + " | ".join(METRICS) + " |")
         print("|---|---|" + "---|" * len(METRICS))
         for nbits in args.nbits:
             for name in args.methods:
-                print(table_row(name, nbits, args.seeds, (learn, base, query, gt),
-                                args.n_jobs), flush=True)
+                print(
+                    table_row(
+                        name, nbits, args.seeds, (learn, base, query, gt), args.n_jobs
+                    ),
+                    flush=True,
+                )
+
 
 if __name__ == "__main__":
     main()

@@ -40,8 +40,14 @@ def load_training_set():
 
 def numpy_steps(X, nbits, n_proxies, batch, k, n_steps, seed):
     rng = np.random.RandomState(seed)
-    net = build_network(X.shape[1], (1024, 1024), nbits, np.sqrt(nbits),
-                        dtype=np.float32, random_state=rng)
+    net = build_network(
+        X.shape[1],
+        (1024, 1024),
+        nbits,
+        np.sqrt(nbits),
+        dtype=np.float32,
+        random_state=rng,
+    )
     opt = Adam(net.params, 1e-3)
     times = []
     for _ in range(n_steps):
@@ -64,9 +70,14 @@ def torch_steps(X, nbits, n_proxies, batch, k, n_steps, seed):
     rng = np.random.RandomState(seed)
     d = X.shape[1]
     net = nn.Sequential(
-        nn.Linear(d, 1024), nn.BatchNorm1d(1024), nn.ReLU(),
-        nn.Linear(1024, 1024), nn.BatchNorm1d(1024), nn.ReLU(),
-        nn.Linear(1024, nbits), nn.BatchNorm1d(nbits),
+        nn.Linear(d, 1024),
+        nn.BatchNorm1d(1024),
+        nn.ReLU(),
+        nn.Linear(1024, 1024),
+        nn.BatchNorm1d(1024),
+        nn.ReLU(),
+        nn.Linear(1024, nbits),
+        nn.BatchNorm1d(nbits),
     )
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     beta = float(np.sqrt(nbits))
@@ -86,7 +97,9 @@ def torch_steps(X, nbits, n_proxies, batch, k, n_steps, seed):
         f = torch.tanh(beta * nn.functional.normalize(z, dim=1))
         fq, fp = f[:batch], f[batch:]
         sh = (fq[:, None, :] * fp[nb]).sum(-1) / (2 * nbits) + 0.5
-        loss = nn.functional.kl_div(torch.log_softmax(sh, dim=1), p, reduction="batchmean")
+        loss = nn.functional.kl_div(
+            torch.log_softmax(sh, dim=1), p, reduction="batchmean"
+        )
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -101,7 +114,9 @@ def main(argv=None):
     parser.add_argument("--proxies", type=int, nargs="+", default=[2000, 10000])
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--k", type=int, default=100)
-    parser.add_argument("--steps", type=int, default=7, help="steps timed; median of the last steps-2")
+    parser.add_argument(
+        "--steps", type=int, default=7, help="steps timed; median of the last steps-2"
+    )
     parser.add_argument("--no-torch", action="store_true")
     args = parser.parse_args(argv)
 
@@ -115,20 +130,30 @@ def main(argv=None):
             print("torch not installed: NumPy timings only")
         else:
             torch.set_num_threads(args.threads)
-    print(f"threads={args.threads} batch={args.batch_size} k={args.k} "
-          f"training set {X.shape}, cpu_count={os.cpu_count()}")
+    print(
+        f"threads={args.threads} batch={args.batch_size} k={args.k} "
+        f"training set {X.shape}, cpu_count={os.cpu_count()}"
+    )
     print("| nbits | proxies | ours s/step | torch s/step | ours / torch |")
     print("|---|---|---|---|---|")
     with threadpool_limits(limits=args.threads):
         for nbits in args.nbits:
             for n_proxies in args.proxies:
-                ours = np.median(numpy_steps(X, nbits, n_proxies, args.batch_size, args.k,
-                                             args.steps, 0)[2:])
+                ours = np.median(
+                    numpy_steps(
+                        X, nbits, n_proxies, args.batch_size, args.k, args.steps, 0
+                    )[2:]
+                )
                 if torch_ok:
-                    ref = np.median(torch_steps(X, nbits, n_proxies, args.batch_size, args.k,
-                                                args.steps, 0)[2:])
-                    print(f"| {nbits} | {n_proxies} | {ours:.3f} | {ref:.3f} | {ours / ref:.2f} |",
-                          flush=True)
+                    ref = np.median(
+                        torch_steps(
+                            X, nbits, n_proxies, args.batch_size, args.k, args.steps, 0
+                        )[2:]
+                    )
+                    print(
+                        f"| {nbits} | {n_proxies} | {ours:.3f} | {ref:.3f} | {ours / ref:.2f} |",
+                        flush=True,
+                    )
                 else:
                     print(f"| {nbits} | {n_proxies} | {ours:.3f} | - | - |", flush=True)
 

@@ -48,19 +48,30 @@ print(X.shape, y.shape)
 # 100 retrieved codes (recall 10@100), a usual target when the short list is
 # re-ranked with the float vectors afterwards. ``refit=False``: refitting
 # would index the queries as well.
-pipe = Pipeline([("hasher", LSH(random_state=0)), ("index", HammingNeighbors(n_neighbors=100))])
+pipe = Pipeline(
+    [("hasher", LSH(random_state=0)), ("index", HammingNeighbors(n_neighbors=100))]
+)
 param_grid = [
-    {"hasher": [LSH(random_state=0), LSH(rotate=True, train_thresholds=True, random_state=0)],
-     "hasher__nbits": [16, 32, 64]},
+    {
+        "hasher": [
+            LSH(random_state=0),
+            LSH(rotate=True, train_thresholds=True, random_state=0),
+        ],
+        "hasher__nbits": [16, 32, 64],
+    },
     {"hasher": [ITQ(n_iter=20, random_state=0)], "hasher__nbits": [16, 32, 64]},
 ]
-search = GridSearchCV(pipe, param_grid, cv=cv, refit=False,
-                      scoring=make_recall_scorer(k=100, n_true=10)).fit(X, y)
+search = GridSearchCV(
+    pipe, param_grid, cv=cv, refit=False, scoring=make_recall_scorer(k=100, n_true=10)
+).fit(X, y)
 results = search.cv_results_
-for params, score, seconds in zip(results["params"], results["mean_test_score"],
-                                  results["mean_score_time"]):
-    print(f"{params['hasher']!s:<55} {params['hasher__nbits']:>3} bits  "
-          f"recall 10@100 = {score:.3f}  ({seconds:.2f} s to score)")
+for params, score, seconds in zip(
+    results["params"], results["mean_test_score"], results["mean_score_time"]
+):
+    print(
+        f"{params['hasher']!s:<55} {params['hasher__nbits']:>3} bits  "
+        f"recall 10@100 = {score:.3f}  ({seconds:.2f} s to score)"
+    )
 print("best:", search.best_params_)
 
 # %%
@@ -87,10 +98,17 @@ fitted = {}
 for nbits in (16, 32, 64):
     fitted[nbits] = clone(pipe).set_params(hasher=clone(best).set_params(nbits=nbits))
     fitted[nbits].fit(database)
-    RecallAtRDisplay.from_estimator(fitted[nbits], queries, y[len(database):], max_r=500,
-                                    name=f"{nbits} bits", ax=ax_r)
-    HammingPrecisionRecallDisplay.from_estimator(fitted[nbits], queries, y[len(database):],
-                                                 name=f"{nbits} bits", ax=ax_pr)
+    RecallAtRDisplay.from_estimator(
+        fitted[nbits],
+        queries,
+        y[len(database) :],
+        max_r=500,
+        name=f"{nbits} bits",
+        ax=ax_r,
+    )
+    HammingPrecisionRecallDisplay.from_estimator(
+        fitted[nbits], queries, y[len(database) :], name=f"{nbits} bits", ax=ax_pr
+    )
 ax_r.set_title(f"{type(best).__name__}: nearest neighbour in the top R")
 ax_pr.set_title("Hamming ranking, relevant = 10 true neighbours")
 
@@ -103,18 +121,34 @@ ax_pr.set_title("Hamming ranking, relevant = 10 true neighbours")
 # here, on 3,000 database vectors, to keep the example fast).
 from sklearn_hash import NeuralProxyHash
 
-X_small, y_small, cv_small = query_database_split(database[:3000], queries[:100],
-                                                  n_neighbors=10)
-neural = Pipeline([
-    ("hasher", NeuralProxyHash(nbits=32, hidden_layer_sizes=(128,), n_neighbors=20,
-                               max_iter=10, random_state=0)),
-    ("index", HammingNeighbors(n_neighbors=50)),
-])
+X_small, y_small, cv_small = query_database_split(
+    database[:3000], queries[:100], n_neighbors=10
+)
+neural = Pipeline(
+    [
+        (
+            "hasher",
+            NeuralProxyHash(
+                nbits=32,
+                hidden_layer_sizes=(128,),
+                n_neighbors=20,
+                max_iter=10,
+                random_state=0,
+            ),
+        ),
+        ("index", HammingNeighbors(n_neighbors=50)),
+    ]
+)
 neural_search = GridSearchCV(
-    neural, {"hasher__beta": [1.0, 32**0.5], "hasher__n_proxies": [30, 300]},
-    cv=cv_small, refit=False, scoring=make_recall_scorer(k=50, n_true=10)).fit(X_small, y_small)
-for params, score in zip(neural_search.cv_results_["params"],
-                         neural_search.cv_results_["mean_test_score"]):
+    neural,
+    {"hasher__beta": [1.0, 32**0.5], "hasher__n_proxies": [30, 300]},
+    cv=cv_small,
+    refit=False,
+    scoring=make_recall_scorer(k=50, n_true=10),
+).fit(X_small, y_small)
+for params, score in zip(
+    neural_search.cv_results_["params"], neural_search.cv_results_["mean_test_score"]
+):
     print(params, f"recall 10@50 = {score:.3f}")
 print("best:", neural_search.best_params_)
 
@@ -127,9 +161,14 @@ print("best:", neural_search.best_params_)
 # Longer codes cost more per distance; the Hamming search stays fast. Each
 # point is one code length of the best hasher.
 display = RecallSpeedDisplay.from_estimator(
-    list(fitted.values()), queries, y[len(database):],
-    scoring=make_recall_scorer(k=100, n_true=10), point_labels=[f"{b} bits" for b in fitted],
-    recall_name="recall 10@100", name=type(best).__name__)
+    list(fitted.values()),
+    queries,
+    y[len(database) :],
+    scoring=make_recall_scorer(k=100, n_true=10),
+    point_labels=[f"{b} bits" for b in fitted],
+    recall_name="recall 10@100",
+    name=type(best).__name__,
+)
 display.ax_.set_title("Recall against queries per second, one point per code length")
 print(np.round(display.recall, 3), np.round(display.queries_per_second))
 plt.show()

@@ -4,12 +4,12 @@ from ._asymmetric import AsymmetricLinV
 from ._bits import pack_bits, unpack_bits
 from ._itq import ITQ, PCAHashing
 from ._lsh import LSH
+from ._neural import NeuralProxyHash
 from ._show_versions import show_versions
 from ._sign import SignHashing
 from ._spectral import SpectralHashing
 from ._version import __version__
 from .neighbors import HammingNeighbors, RerankNeighbors
-from ._neural import NeuralProxyHash
 
 __all__ = [
     "AsymmetricLinV",

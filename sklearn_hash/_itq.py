@@ -160,8 +160,8 @@ class ITQ(BaseHasher):
         """
         X = self._validate_input(X, reset=True)
         rng = check_random_state(self.random_state)
-        self.mean_, self.components_, self.rotation_, self.loss_curve_ = (
-            itq_projection(X, self.nbits, self.n_iter, rng)
+        self.mean_, self.components_, self.rotation_, self.loss_curve_ = itq_projection(
+            X, self.nbits, self.n_iter, rng
         )
         self.projection_ = self.components_ @ self.rotation_
         self.n_iter_ = self.n_iter

@@ -25,7 +25,9 @@ def shared_data():
     """Loader of one set of ../shared/data: ``shared_data("sift-ngt5k")``."""
     root = shared_data_dir()
     if root is None:
-        pytest.skip("../shared/data not found (set SKLEARN_HASH_DATA to run data tests)")
+        pytest.skip(
+            "../shared/data not found (set SKLEARN_HASH_DATA to run data tests)"
+        )
 
     def load(name):
         folder = root / name

@@ -28,7 +28,11 @@ FAST = {"n_epochs": 1, "max_iter": 2, "block_size": 60}
 
 def _blobs(n_samples=150, n_features=6, seed=0):
     X, labels = make_blobs(
-        n_samples=n_samples, n_features=n_features, centers=5, cluster_std=1.0, random_state=seed
+        n_samples=n_samples,
+        n_features=n_features,
+        centers=5,
+        cluster_std=1.0,
+        random_state=seed,
     )
     return X, labels
 
@@ -53,8 +57,12 @@ def test_database_bit_update_is_optimal_by_brute_force(seed):
     query_bits = np.sign(rng.randn(n_queries)).astype(np.float32)
     tables = _flip_gain_table(n_other, theta, beta, exponent)
     gain = _block_gain(
-        _unique_codes(U), np.arange(n_queries), _unique_codes(V), None,
-        sparse.csr_matrix(S), tables,
+        _unique_codes(U),
+        np.arange(n_queries),
+        _unique_codes(V),
+        None,
+        sparse.csr_matrix(S),
+        tables,
     )
     v, objective = _database_bit_update(gain, query_bits)
 
@@ -65,7 +73,10 @@ def test_database_bit_update_is_optimal_by_brute_force(seed):
         scores = scores_other + np.outer(query_bits, v_candidate)
         return _pair_loss(labels, scores, theta, beta, exponent).sum()
 
-    losses = [block_loss(np.array(c)) for c in itertools.product([-1.0, 1.0], repeat=n_database)]
+    losses = [
+        block_loss(np.array(c))
+        for c in itertools.product([-1.0, 1.0], repeat=n_database)
+    ]
     assert block_loss(v) == pytest.approx(min(losses), rel=1e-5, abs=1e-6)
     # the objective is the maximised sum_ij M_ij l_i v_j
     assert objective == pytest.approx(float(query_bits @ gain.toarray() @ v), rel=1e-5)
@@ -83,9 +94,14 @@ def test_gain_matrix_matches_dense_definition():
     )
     scores = U[rows].astype(np.float64) @ V[cols].T
     labels = np.where(S[rows][:, cols].toarray(), 1.0, -1.0)
-    dense = _pair_loss(labels, scores - 1, 3, 0.7, 0.5) - _pair_loss(labels, scores + 1, 3, 0.7, 0.5)
+    dense = _pair_loss(labels, scores - 1, 3, 0.7, 0.5) - _pair_loss(
+        labels, scores + 1, 3, 0.7, 0.5
+    )
     np.testing.assert_allclose(gain.toarray(), dense, rtol=1e-5, atol=1e-7)
-    v, l = np.sign(rng.randn(9)).astype(np.float32), np.sign(rng.randn(12)).astype(np.float32)
+    v, l = (
+        np.sign(rng.randn(9)).astype(np.float32),
+        np.sign(rng.randn(12)).astype(np.float32),
+    )
     np.testing.assert_allclose(gain @ v, dense @ v, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(l @ gain, l @ dense, rtol=1e-4, atol=1e-6)
 
@@ -95,14 +111,21 @@ def _exact_loss(hasher, X, positives):
     U = _pm1(hasher.transform(X), hasher.nbits)
     V = _pm1(hasher.database_codes_, hasher.nbits)
     labels = np.where(positives.toarray(), 1.0, -1.0)
-    return _pair_loss(labels, U @ V.T, hasher.theta_, hasher.beta, hasher.loss_exponent).mean()
+    return _pair_loss(
+        labels, U @ V.T, hasher.theta_, hasher.beta, hasher.loss_exponent
+    ).mean()
 
 
 @pytest.mark.parametrize("database", ["free", "linear"])
 def test_sampled_objective_never_increases_across_accepted_updates(database):
     X, _ = _blobs()
     hasher = AsymmetricLinV(
-        nbits=6, database=database, n_neighbors=10, accept_tol=0.0, random_state=0, **FAST
+        nbits=6,
+        database=database,
+        n_neighbors=10,
+        accept_tol=0.0,
+        random_state=0,
+        **FAST,
     ).fit(X)
     curve = np.array(hasher.loss_curve_)
     assert len(curve) == 1 + hasher.n_iter_ * hasher.nbits
@@ -204,15 +227,21 @@ def test_user_given_similarity_is_used():
 
 def test_encode_database_linear_is_the_database_map():
     X, _ = _blobs()
-    hasher = AsymmetricLinV(nbits=6, database="linear", n_neighbors=10, random_state=0, **FAST)
+    hasher = AsymmetricLinV(
+        nbits=6, database="linear", n_neighbors=10, random_state=0, **FAST
+    )
     database = hasher.fit_transform(X)
     np.testing.assert_array_equal(hasher.encode_database(X), database)
-    expected = pack_bits(X @ hasher.database_projection_ + hasher.database_intercept_ > 0)
+    expected = pack_bits(
+        X @ hasher.database_projection_ + hasher.database_intercept_ > 0
+    )
     np.testing.assert_array_equal(hasher.encode_database(X[:7]), expected[:7])
 
 
 def _item_loss(hasher, U, v, labels):
-    return _pair_loss(labels, U @ v, hasher.theta_, hasher.beta, hasher.loss_exponent).sum()
+    return _pair_loss(
+        labels, U @ v, hasher.theta_, hasher.beta, hasher.loss_exponent
+    ).sum()
 
 
 def test_encode_database_free_is_coordinatewise_optimal():
@@ -265,7 +294,9 @@ def test_encode_database_free_vs_refit():
 
 def test_encode_database_knn_rule():
     X, _ = _blobs()
-    hasher = AsymmetricLinV(nbits=5, neighbors="knn", n_neighbors=8, random_state=0, **FAST)
+    hasher = AsymmetricLinV(
+        nbits=5, neighbors="knn", n_neighbors=8, random_state=0, **FAST
+    )
     hasher.fit(X)
     assert hasher.radius_ is None
     assert hasher.encode_database(X[:4]).shape == (4, 1)
@@ -286,7 +317,8 @@ def test_fit_transform_differs_from_transform_and_pipeline_searches_database():
     ).fit(X)
     nn = HammingNeighbors(n_neighbors=3).fit(database)
     np.testing.assert_array_equal(
-        pipe.predict(X[:10]), nn.kneighbors(hasher.transform(X[:10]), return_distance=False)
+        pipe.predict(X[:10]),
+        nn.kneighbors(hasher.transform(X[:10]), return_distance=False),
     )
 
 
@@ -326,10 +358,10 @@ def test_bad_input():
         hasher.transform(X[:, :3])
     with pytest.raises(ValueError, match="similarity must have shape"):
         hasher.encode_database(X[:2], similarity=sparse.eye(3))
-    linear = AsymmetricLinV(nbits=4, database="linear", n_neighbors=5, random_state=0, **FAST)
+    linear = AsymmetricLinV(
+        nbits=4, database="linear", n_neighbors=5, random_state=0, **FAST
+    )
     with pytest.raises(ValueError, match="only used by database='free'"):
         linear.fit(X).encode_database(X[:2], similarity=sparse.eye(2, 150))
     with pytest.warns(UserWarning, match="n_neighbors=500"):
         AsymmetricLinV(nbits=4, n_neighbors=500, random_state=0, **FAST).fit(X)
-
-

@@ -43,7 +43,12 @@ def test_unpack_bits_rejects_wrong_width():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.integers(1, 40), st.integers(1, 30), st.integers(1, 100), st.integers(0, 2**32 - 1))
+@given(
+    st.integers(1, 40),
+    st.integers(1, 30),
+    st.integers(1, 100),
+    st.integers(0, 2**32 - 1),
+)
 def test_reference_distance_is_count_of_differing_bits(n_q, n_db, nbits, seed):
     rng = np.random.default_rng(seed)
     qb = rng.integers(0, 2, (n_q, nbits))

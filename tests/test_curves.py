@@ -35,7 +35,9 @@ def _radius_reference(relevant, distances, r, average, zero_division):
         hits = (within & rel).sum()
         precisions.append(hits / within.sum() if within.any() else zero_division)
         recalls.append(hits / rel.sum())
-    return np.nanmean(precisions) if not np.all(np.isnan(precisions)) else np.nan, np.mean(recalls)
+    return np.nanmean(precisions) if not np.all(
+        np.isnan(precisions)
+    ) else np.nan, np.mean(recalls)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -45,7 +47,8 @@ def test_radius_matches_loop_reference_with_ties(seed, average, zero_division):
     relevant, distances = _random_case(seed)
     radii = np.array([0, 0.5, 1, 2.5, 3, 6, 7])  # on and between the levels, and beyond
     precision, recall = precision_recall_at_radius(
-        relevant, distances, radii, average=average, zero_division=zero_division)
+        relevant, distances, radii, average=average, zero_division=zero_division
+    )
     zd = np.nan if zero_division == "nan" else zero_division
     for r, p, rc in zip(radii, precision, recall):
         ref_p, ref_r = _radius_reference(relevant, distances, r, average, zd)
@@ -58,14 +61,19 @@ def test_curve_points_are_the_distance_levels(seed, average):
     relevant, distances = _random_case(seed, nbits=5)
     distances[:, 0] = 9  # a level far from the others: levels need not be contiguous
     precision, recall, thresholds = hamming_precision_recall_curve(
-        relevant, distances, average=average)
+        relevant, distances, average=average
+    )
     np.testing.assert_array_equal(thresholds, np.unique(distances))
     for t, p, r in zip(thresholds, precision, recall):
-        assert (p, r) == pytest.approx(_radius_reference(relevant, distances, t, average, 0.0))
+        assert (p, r) == pytest.approx(
+            _radius_reference(relevant, distances, t, average, 0.0)
+        )
     assert recall[-1] == pytest.approx(1.0) and np.all(np.diff(recall) >= 0)
     # the curve does not depend on the order of items within a tie (nor at all on columns)
     perm = np.random.default_rng(seed).permutation(distances.shape[1])
-    again = hamming_precision_recall_curve(relevant[:, perm], distances[:, perm], average=average)
+    again = hamming_precision_recall_curve(
+        relevant[:, perm], distances[:, perm], average=average
+    )
     np.testing.assert_allclose(again[0], precision)
 
 
@@ -74,7 +82,8 @@ def test_curve_float_distances_and_sparse_relevance():
     distances = rng.random((5, 30))
     relevant = rng.random((5, 30)) < 0.3
     precision, _, thresholds = hamming_precision_recall_curve(
-        sparse.csr_matrix(relevant), distances)
+        sparse.csr_matrix(relevant), distances
+    )
     assert len(thresholds) == 150
     # no ties: pooled precision at the last level is the prevalence
     assert precision[-1] == pytest.approx(relevant.mean())
@@ -86,18 +95,30 @@ def test_radius_scalar_and_all_ties():
     assert precision_recall_at_radius(relevant, distances, 0) == (0.5, 1.0)
     # nothing retrieved below every distance
     assert precision_recall_at_radius(relevant, distances + 3, 2) == (0.0, 0.0)
-    assert np.isnan(precision_recall_at_radius(relevant, distances + 3, 2, zero_division="nan")[0])
+    assert np.isnan(
+        precision_recall_at_radius(relevant, distances + 3, 2, zero_division="nan")[0]
+    )
 
 
 @pytest.mark.parametrize(
     "kwargs, err, match",
     [
         ({"relevant": [[True]], "distances": [[0, 1]]}, ValueError, "same shape"),
-        ({"relevant": [[False, False]], "distances": [[0, 1]]}, ValueError, "no relevant"),
-        ({"relevant": [[True, False]], "distances": [[0, 1]], "average": "macro"},
-         ValueError, "average"),
-        ({"relevant": [[True, False]], "distances": [[0, 1]], "zero_division": 2},
-         ValueError, "zero_division"),
+        (
+            {"relevant": [[False, False]], "distances": [[0, 1]]},
+            ValueError,
+            "no relevant",
+        ),
+        (
+            {"relevant": [[True, False]], "distances": [[0, 1]], "average": "macro"},
+            ValueError,
+            "average",
+        ),
+        (
+            {"relevant": [[True, False]], "distances": [[0, 1]], "zero_division": 2},
+            ValueError,
+            "zero_division",
+        ),
     ],
 )
 def test_curve_bad_input(kwargs, err, match):
@@ -113,8 +134,14 @@ def test_radius_bad_radius():
 def _recall_at_r_loop(true, retrieved, n_true):
     curve = []
     for r in range(1, retrieved.shape[1] + 1):
-        curve.append(np.mean([len(set(t[:n_true]) & set(row[:r])) / n_true
-                              for t, row in zip(true, retrieved)]))
+        curve.append(
+            np.mean(
+                [
+                    len(set(t[:n_true]) & set(row[:r])) / n_true
+                    for t, row in zip(true, retrieved)
+                ]
+            )
+        )
     return np.array(curve)
 
 
@@ -154,7 +181,9 @@ def test_one_recall_agrees_with_faiss_formula_on_tied_hamming_results(seed):
     gt[:20, 0] = I[:20, rng.integers(0, 50)]
     _, curve = recall_at_r_curve(gt, I)
     for rank in (1, 10, 50):
-        assert one_recall_at_r(gt, I, rank) == pytest.approx(_faiss_one_recall(I, gt, rank))
+        assert one_recall_at_r(gt, I, rank) == pytest.approx(
+            _faiss_one_recall(I, gt, rank)
+        )
         assert curve[rank - 1] == pytest.approx(_faiss_one_recall(I, gt, rank))
 
 

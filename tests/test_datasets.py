@@ -37,7 +37,11 @@ def test_embedded_sift_is_real_and_ground_truth_exact():
 @pytest.mark.parametrize(
     "write, read, X",
     [
-        (write_fvecs, read_fvecs, np.random.default_rng(0).standard_normal((7, 5)).astype(np.float32)),
+        (
+            write_fvecs,
+            read_fvecs,
+            np.random.default_rng(0).standard_normal((7, 5)).astype(np.float32),
+        ),
         (write_ivecs, read_ivecs, np.arange(12, dtype=np.int32).reshape(3, 4) - 5),
         (write_bvecs, read_bvecs, np.arange(30, dtype=np.uint8).reshape(5, 6)),
     ],
@@ -87,8 +91,9 @@ def test_ann_benchmarks_float_set(tmp_path):
     rng = np.random.default_rng(0)
     train, test = rng.random((20, 4)), rng.random((3, 4))
     path = tmp_path / "tiny-4-euclidean.hdf5"
-    _write_ann_benchmarks(path, train, test, np.arange(6, dtype=np.int32).reshape(3, 2),
-                          "euclidean")
+    _write_ann_benchmarks(
+        path, train, test, np.arange(6, dtype=np.int32).reshape(3, 2), "euclidean"
+    )
     data = load_ann_benchmarks(path)
     assert data.base.dtype == np.float32 and data.base.shape == (20, 4)
     np.testing.assert_allclose(data.query, test.astype(np.float32))
@@ -100,12 +105,18 @@ def test_ann_benchmarks_hamming_set_is_packed_little_endian(tmp_path):
     rng = np.random.default_rng(0)
     bits = rng.random((10, 12)) < 0.5
     path = tmp_path / "tiny-12-hamming.hdf5"
-    _write_ann_benchmarks(path, bits, bits[:2], np.zeros((2, 1), dtype=np.int32), "hamming")
+    _write_ann_benchmarks(
+        path, bits, bits[:2], np.zeros((2, 1), dtype=np.int32), "hamming"
+    )
     data = load_ann_benchmarks(path)
-    assert data.nbits == 12 and data.base.dtype == np.uint8 and data.base.shape == (10, 2)
+    assert (
+        data.nbits == 12 and data.base.dtype == np.uint8 and data.base.shape == (10, 2)
+    )
     np.testing.assert_array_equal(data.base, pack_bits(bits))
     # bit i in byte i // 8 at position i % 8
-    assert data.base[0, 0] & 1 == bits[0, 0] and (data.base[0, 1] >> 3) & 1 == bits[0, 11]
+    assert (
+        data.base[0, 0] & 1 == bits[0, 0] and (data.base[0, 1] >> 3) & 1 == bits[0, 11]
+    )
 
 
 def test_ann_benchmarks_errors(tmp_path, monkeypatch):

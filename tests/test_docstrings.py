@@ -34,6 +34,7 @@ API_RST = Path(__file__).resolve().parents[1] / "doc" / "api.rst"
 IGNORED_CHECKS = {"GL01", "GL02", "RT02"}
 IGNORED_CHECKS_FOR_MEMBERS = {"ES01", "SA01", "EX01"}
 
+
 def _public_names():
     for module_name in PUBLIC_MODULES:
         try:

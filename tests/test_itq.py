@@ -239,10 +239,12 @@ def test_itq_recall_matches_faiss_and_beats_lsh(shared_data, name, nbits):
         return one_recall_at_r(data["gt_l2_100"], retrieved)
 
     itq = np.mean([recall(ITQ(nbits=nbits, random_state=s)) for s in range(3)])
-    lsh = np.mean([
-        recall(LSH(nbits=nbits, rotate=True, train_thresholds=True, random_state=s))
-        for s in range(3)
-    ])
+    lsh = np.mean(
+        [
+            recall(LSH(nbits=nbits, rotate=True, train_thresholds=True, random_state=s))
+            for s in range(3)
+        ]
+    )
     # 3-seed mean against faiss's 5-seed mean: seed spread is ~0.02
     assert itq > FAISS_ITQ[name, nbits] - 0.04
     assert itq > lsh + 0.05

@@ -6,7 +6,9 @@ from sklearn_hash import LSH, unpack_bits
 
 
 def _angles(X, Y):
-    cos = np.sum(X * Y, axis=1) / (np.linalg.norm(X, axis=1) * np.linalg.norm(Y, axis=1))
+    cos = np.sum(X * Y, axis=1) / (
+        np.linalg.norm(X, axis=1) * np.linalg.norm(Y, axis=1)
+    )
     return np.arccos(np.clip(cos, -1, 1))
 
 
@@ -65,14 +67,20 @@ def test_sparse_input_gives_the_dense_codes():
     X = sparse.random(60, 40, density=0.2, random_state=0, format="csr")
     for kwargs in ({}, {"train_thresholds": True}, {"rotate": True}):
         a = LSH(nbits=24, random_state=0, **kwargs).fit(X).transform(X)
-        b = LSH(nbits=24, random_state=0, **kwargs).fit(X.toarray()).transform(X.toarray())
+        b = (
+            LSH(nbits=24, random_state=0, **kwargs)
+            .fit(X.toarray())
+            .transform(X.toarray())
+        )
         np.testing.assert_array_equal(a, b)
 
 
 def test_float32_input_and_output_layout():
     X = np.random.default_rng(5).standard_normal((10, 6)).astype(np.float32)
     codes = LSH(nbits=13, random_state=0).fit_transform(X)
-    assert codes.dtype == np.uint8 and codes.shape == (10, 2) and codes.flags.c_contiguous
+    assert (
+        codes.dtype == np.uint8 and codes.shape == (10, 2) and codes.flags.c_contiguous
+    )
     assert not (codes[:, 1] >> 5).any()  # padding bits 13..15 are zero
     names = LSH(nbits=13).fit(X).get_feature_names_out()
     np.testing.assert_array_equal(names, ["lsh0", "lsh1"])

@@ -11,8 +11,6 @@ from threadpoolctl import threadpool_limits
 
 from sklearn_hash import ITQ, HammingNeighbors, NeuralProxyHash
 from sklearn_hash._bits import unpack_bits
-from sklearn_hash.metrics import one_recall_at_r
-from sklearn_hash.model_selection import query_database_split
 from sklearn_hash._neural._layers import (
     BatchNorm,
     Dense,
@@ -29,6 +27,8 @@ from sklearn_hash._neural._loss import (
 )
 from sklearn_hash._neural._nphash import _l2_normalize, network_loss
 from sklearn_hash._neural._optim import Adam
+from sklearn_hash.metrics import one_recall_at_r
+from sklearn_hash.model_selection import query_database_split
 
 # small and fast: the common checks fit dozens of times
 FAST = {

@@ -20,13 +20,17 @@ def sift():
 
 
 def test_pipeline_fit_predict_score_clone_pickle(sift):
-    pipe = make_pipeline(LSH(nbits=64, random_state=0), HammingNeighbors(n_neighbors=10))
+    pipe = make_pipeline(
+        LSH(nbits=64, random_state=0), HammingNeighbors(n_neighbors=10)
+    )
     pipe.fit(sift.base)
     pred = pipe.predict(sift.query)
     assert pred.shape == (500, 10)
     score = pipe.score(sift.query, sift.ground_truth)
     assert score == pytest.approx(
-        np.mean([len(set(p) & set(t[:10])) / 10 for p, t in zip(pred, sift.ground_truth)])
+        np.mean(
+            [len(set(p) & set(t[:10])) / 10 for p, t in zip(pred, sift.ground_truth)]
+        )
     )
     # 1-recall@10 of 64-bit centred LSH on this set is 0.43 (seed 0); random would be ~0.0003
     assert one_recall_at_r(sift.ground_truth, pred) > 0.35
@@ -56,7 +60,7 @@ def test_query_database_split_layout(sift):
     gt = np.arange(15).reshape(5, 3)
     X, y, cv = query_database_split(sift.base[:30], sift.query[:5], gt)
     assert X.shape == (35, 128) and y.shape == (35, 3)
-    (train, test), = cv.split(X, y)
+    ((train, test),) = cv.split(X, y)
     np.testing.assert_array_equal(train, np.arange(30))
     np.testing.assert_array_equal(test, np.arange(30, 35))
     assert (y[:30] == -1).all()

@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from sklearn_hash.metrics import hamming_mean_average_precision, pooled_average_precision
+from sklearn_hash.metrics import (
+    hamming_mean_average_precision,
+    pooled_average_precision,
+)
 
 
 def _ap_of_order(relevant_in_order):
@@ -46,7 +49,9 @@ def test_expected_ap_matches_enumeration_of_tie_orders(seed):
     relevant = rng.rand(n_queries, n_database) < 0.4
     relevant[0, rng.randint(n_database)] = True  # at least one query counts
     expected, low, high = _brute_force(relevant, distances)
-    assert hamming_mean_average_precision(relevant, distances) == pytest.approx(expected)
+    assert hamming_mean_average_precision(relevant, distances) == pytest.approx(
+        expected
+    )
     assert hamming_mean_average_precision(relevant, distances, ties="pessimistic") == (
         pytest.approx(low)
     )
@@ -126,7 +131,9 @@ def test_pooled_rewards_coarse_codes_more_than_per_query():
     )
 
 
-@pytest.mark.parametrize("func", [hamming_mean_average_precision, pooled_average_precision])
+@pytest.mark.parametrize(
+    "func", [hamming_mean_average_precision, pooled_average_precision]
+)
 def test_bad_input(func):
     with pytest.raises(ValueError, match="same shape"):
         func(np.ones((2, 3), bool), np.zeros((2, 4)))

@@ -20,28 +20,39 @@ def blobs():
 def test_scorer_equals_recall_functions(blobs):
     database, queries = blobs
     _, y, _ = query_database_split(database, queries, n_neighbors=10)
-    pipe = make_pipeline(LSH(nbits=32, random_state=0), HammingNeighbors(n_neighbors=20))
+    pipe = make_pipeline(
+        LSH(nbits=32, random_state=0), HammingNeighbors(n_neighbors=20)
+    )
     pipe.fit(database)
     retrieved = pipe.predict(queries)
-    truth = y[len(database):]
+    truth = y[len(database) :]
     assert make_recall_scorer(k=10)(pipe, queries, truth) == pytest.approx(
-        recall_at_k(truth, retrieved, k=10))
+        recall_at_k(truth, retrieved, k=10)
+    )
     assert make_recall_scorer(k=20, n_true=1)(pipe, queries, truth) == pytest.approx(
-        one_recall_at_r(truth, retrieved, r=20))
+        one_recall_at_r(truth, retrieved, r=20)
+    )
     # and the estimator's own score with n_neighbors = k
     pipe.set_params(hammingneighbors__n_neighbors=10)
     assert make_recall_scorer(k=10)(pipe, queries, truth) == pytest.approx(
-        pipe.score(queries, truth))
+        pipe.score(queries, truth)
+    )
 
 
 def test_grid_search_over_nbits_with_split_helper_and_scorer(blobs):
     database, queries = blobs
     X, y, cv = query_database_split(database, queries, n_neighbors=10)
     pipe = make_pipeline(LSH(random_state=0), HammingNeighbors(n_neighbors=10))
-    search = GridSearchCV(pipe, {"lsh__nbits": [4, 16, 64]}, cv=cv, refit=False,
-                          scoring={"r10": make_recall_scorer(k=10),
-                                   "1r10": make_recall_scorer(k=10, n_true=1)},
-                          ).fit(X, y)
+    search = GridSearchCV(
+        pipe,
+        {"lsh__nbits": [4, 16, 64]},
+        cv=cv,
+        refit=False,
+        scoring={
+            "r10": make_recall_scorer(k=10),
+            "1r10": make_recall_scorer(k=10, n_true=1),
+        },
+    ).fit(X, y)
     scores = search.cv_results_["mean_test_r10"]
     assert np.all(np.diff(scores) > 0)  # more bits, better recall
     assert search.cv_results_["mean_test_1r10"][-1] > 0.9  # queries near their point
@@ -52,7 +63,9 @@ def test_database_test_mode_searches_the_fold_itself():
     index = HammingNeighbors(n_neighbors=1)
     # each code's twin is its nearest neighbour (self excluded), at fold positions 1,0,3,2,5,4
     y = np.array([[1], [0], [3], [2], [5], [4]])
-    assert make_recall_scorer(k=1, database="test")(index.fit(codes[:1]), codes, y) == 1.0
+    assert (
+        make_recall_scorer(k=1, database="test")(index.fit(codes[:1]), codes, y) == 1.0
+    )
     assert make_recall_scorer(k=1, database="test")(index, codes, y[::-1]) == 0.0
 
 

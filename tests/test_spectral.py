@@ -145,8 +145,11 @@ def test_degenerate_training_sets_raise():
 
 @pytest.mark.parametrize(
     "params, match",
-    [({"nbits": 0}, "nbits"), ({"n_components": 0}, "n_components"),
-     ({"n_components": 1.5}, "n_components")],
+    [
+        ({"nbits": 0}, "nbits"),
+        ({"n_components": 0}, "n_components"),
+        ({"n_components": 1.5}, "n_components"),
+    ],
 )
 def test_bad_parameters_raise(params, match):
     with pytest.raises(InvalidParameterError, match=match):

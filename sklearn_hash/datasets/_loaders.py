@@ -96,14 +96,29 @@ def load_ann_benchmarks(path):
         train, test = pack_bits(train), pack_bits(test)
     else:
         train, test = train.astype(np.float32), test.astype(np.float32)
-    return Bunch(base=train, query=test, ground_truth=neighbors, distances=distances,
-                 metric=metric, nbits=nbits)
+    return Bunch(
+        base=train,
+        query=test,
+        ground_truth=neighbors,
+        distances=distances,
+        metric=metric,
+        nbits=nbits,
+    )
 
 
 # file stems (after an optional "<name>_" prefix, as TEXMEX's "sift_base.fvecs") per role
-_ROLES = {"base": ("base",), "query": ("query",), "learn": ("learn",),
-          "ground_truth": ("gt_l2_100", "groundtruth", "gt")}
-_READERS = {".npy": np.load, ".fvecs": read_fvecs, ".bvecs": read_bvecs, ".ivecs": read_ivecs}
+_ROLES = {
+    "base": ("base",),
+    "query": ("query",),
+    "learn": ("learn",),
+    "ground_truth": ("gt_l2_100", "groundtruth", "gt"),
+}
+_READERS = {
+    ".npy": np.load,
+    ".fvecs": read_fvecs,
+    ".bvecs": read_bvecs,
+    ".ivecs": read_ivecs,
+}
 
 
 def _find_role(folder, names):
@@ -117,8 +132,10 @@ def _find_role(folder, names):
     return None
 
 
-@validate_params({"path": [str, os.PathLike], "dtype": "no_validation"},
-                 prefer_skip_nested_validation=True)
+@validate_params(
+    {"path": [str, os.PathLike], "dtype": "no_validation"},
+    prefer_skip_nested_validation=True,
+)
 def load_vector_folder(path, *, dtype=np.float32):
     """Load a folder of base / query / learn / ground-truth arrays.
 
@@ -173,7 +190,9 @@ def load_vector_folder(path, *, dtype=np.float32):
     """
     folder = Path(path)
     if not folder.is_dir():
-        raise ValueError(f"path must be a folder of vector files, {str(folder)!r} is not")
+        raise ValueError(
+            f"path must be a folder of vector files, {str(folder)!r} is not"
+        )
     files = {role: _find_role(folder, names) for role, names in _ROLES.items()}
     for role in ("base", "query"):
         if files[role] is None:
@@ -187,7 +206,9 @@ def load_vector_folder(path, *, dtype=np.float32):
             data[role] = None
             continue
         array = _READERS[file.suffix](file)
-        data[role] = array.astype(np.int64) if role == "ground_truth" else array.astype(dtype)
+        data[role] = (
+            array.astype(np.int64) if role == "ground_truth" else array.astype(dtype)
+        )
     used = {file for file in files.values() if file is not None}
     for extra in sorted(folder.glob("*.npy")):
         if extra not in used:

@@ -7,11 +7,19 @@ the INRIA TEXMEX corpora (SIFT1M, GIST1M, BIGANN).
 
 import numpy as np
 
-_COMPONENT = {"fvecs": np.dtype("<f4"), "ivecs": np.dtype("<i4"), "bvecs": np.dtype("u1")}
+_COMPONENT = {
+    "fvecs": np.dtype("<f4"),
+    "ivecs": np.dtype("<i4"),
+    "bvecs": np.dtype("u1"),
+}
 
 
 def _read_vecs(path, kind, mmap):
-    raw = np.memmap(path, dtype=np.uint8, mode="r") if mmap else np.fromfile(path, dtype=np.uint8)
+    raw = (
+        np.memmap(path, dtype=np.uint8, mode="r")
+        if mmap
+        else np.fromfile(path, dtype=np.uint8)
+    )
     if raw.size == 0:
         return np.empty((0, 0), dtype=_COMPONENT[kind])
     if raw.size < 4:
@@ -26,12 +34,21 @@ def _read_vecs(path, kind, mmap):
         )
     rows = raw.reshape(-1, row)
     if np.any(rows[:, :4].copy().view("<i4").ravel() != d):
-        raise ValueError(f"{path}: vectors of different dimensions; .{kind} needs one d")
+        raise ValueError(
+            f"{path}: vectors of different dimensions; .{kind} needs one d"
+        )
     out = rows[:, 4:]
     if mmap:
-        return out.view(_COMPONENT[kind]) if item == 1 else np.ndarray(
-            (rows.shape[0], d), dtype=_COMPONENT[kind], buffer=rows, offset=4,
-            strides=(row, item),
+        return (
+            out.view(_COMPONENT[kind])
+            if item == 1
+            else np.ndarray(
+                (rows.shape[0], d),
+                dtype=_COMPONENT[kind],
+                buffer=rows,
+                offset=4,
+                strides=(row, item),
+            )
         )
     return np.ascontiguousarray(out).view(_COMPONENT[kind])
 
@@ -42,7 +59,9 @@ def _write_vecs(path, X, kind):
         raise ValueError(f"X must be 2-D (n, d) to write .{kind}, got shape {X.shape}")
     comp = _COMPONENT[kind]
     if kind == "bvecs" and (X.min(initial=0) < 0 or X.max(initial=0) > 255):
-        raise ValueError("bvecs stores uint8 values 0..255; X has values outside that range")
+        raise ValueError(
+            "bvecs stores uint8 values 0..255; X has values outside that range"
+        )
     n, d = X.shape
     rec = np.dtype([("d", "<i4"), ("v", comp, (d,))])
     out = np.empty(n, dtype=rec)
