@@ -60,7 +60,13 @@ extensions = [
         ["sklearn_hash/neighbors/_kernels.pyx"],
         include_dirs=["sklearn_hash/neighbors"],
         depends=["sklearn_hash/neighbors/_popcount.h"],
-    )
+    ),
+    Extension(
+        "sklearn_hash.neighbors._mih",
+        ["sklearn_hash/neighbors/_mih.pyx"],
+        include_dirs=["sklearn_hash/neighbors"],
+        depends=["sklearn_hash/neighbors/_mih.h", "sklearn_hash/neighbors/_heap.pxd"],
+    ),
 ]
 
 setup(
