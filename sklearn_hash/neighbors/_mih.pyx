@@ -38,10 +38,11 @@ cdef extern from "_mih.h" nogil:
                           const uint32_t *ids, int64_t n, int32_t bound,
                           int32_t *out_d, uint32_t *out_id)
     const char *sh_mih_init(int use_fast)
+    void sh_mih_prefetch(const void *p)
     int sh_mih_popcount32(uint32_t x)
 
 cdef enum:
-    VERIFY_BLOCK = 256  # candidates verified per call (fixed-size buffers)
+    VERIFY_BLOCK = 1024  # candidates gathered (codes prefetched), then verified
     MARK_LOG = 4096     # marked ids remembered for clearing; beyond, memset
     MAX_SUBSTRING = 32
 
@@ -101,7 +102,9 @@ cdef struct Query:
     uint8_t *marks           # bitmap of ids taken (cleared after the query)
     uint32_t *log
     int64_t n_log
-    int32_t *vd              # verification buffers
+    uint32_t *gather         # candidate ids gathered from buckets
+    int64_t n_gather
+    int32_t *vd              # verification results
     uint32_t *vid
     double work
     double budget
@@ -191,30 +194,27 @@ cdef inline bint _append(Query *Q, int32_t d, uint32_t j) noexcept nogil:
     return True
 
 
-cdef void _consume(const Tables *T, Query *Q, const uint32_t *ids, int64_t n_ids) noexcept nogil:
-    """Verify a run of bucket ids and offer the survivors to the heap / result list."""
-    cdef int64_t start, n, n_pass, m
-    cdef int32_t d, bound
+cdef void _flush(const Tables *T, Query *Q) noexcept nogil:
+    """Verify the gathered candidates; offer the survivors to the heap / result list."""
+    cdef int64_t n_pass, m
+    cdef int32_t d
+    cdef int32_t bound = Q.hd[0] if Q.k > 0 else Q.radius
     cdef uint32_t j
-    start = 0
-    while start < n_ids:
-        n = min(<int64_t>VERIFY_BLOCK, n_ids - start)
-        bound = Q.hd[0] if Q.k > 0 else Q.radius
-        n_pass = sh_mih_verify(Q.q, T.codes, T.nb, ids + start, n, bound, Q.vd, Q.vid)
-        for m in range(n_pass):
-            d = Q.vd[m]
-            j = Q.vid[m]
-            if j == Q.self_index:
-                continue
-            if Q.k > 0:
-                # an id evicted from the heap can never pass this test again
-                # (the top only decreases), so a marked id here is in the heap
-                if heap_greater(Q.hd[0], Q.hi[0], d, j) and _mark(Q, j):
-                    heap_replace_top(Q.hd, Q.hi, Q.k, d, j)
-            elif _mark(Q, j) and not _append(Q, d, j):
-                Q.failed = True
-                return
-        start += n
+    n_pass = sh_mih_verify(Q.q, T.codes, T.nb, Q.gather, Q.n_gather, bound, Q.vd, Q.vid)
+    Q.n_gather = 0
+    for m in range(n_pass):
+        d = Q.vd[m]
+        j = Q.vid[m]
+        if j == Q.self_index:
+            continue
+        if Q.k > 0:
+            # an id evicted from the heap can never pass this test again
+            # (the top only decreases), so a marked id here is in the heap
+            if heap_greater(Q.hd[0], Q.hi[0], d, j) and _mark(Q, j):
+                heap_replace_top(Q.hd, Q.hi, Q.k, d, j)
+        elif _mark(Q, j) and not _append(Q, d, j):
+            Q.failed = True
+            return
 
 
 cdef inline int64_t _n_entries(const Tables *T, int64_t t) noexcept nogil:
@@ -232,13 +232,23 @@ cdef inline double _stage_cost(const Tables *T, int64_t t, int64_t s) noexcept n
 
 cdef inline bint _visit(const Tables *T, Query *Q, int64_t t, int64_t lo,
                         int64_t hi) noexcept nogil:
-    """Verify bucket [lo, hi) of table t; False when the query must stop."""
+    """Gather bucket [lo, hi) of table t, prefetching its codes; verify when
+    the buffer is full. False when the query must stop."""
+    cdef const uint32_t *ids = T.ids + t * T.n
+    cdef int64_t j
     Q.work += T.probe_cost + T.cand_cost * (hi - lo)
-    if hi > lo:
-        _consume(T, Q, T.ids + t * T.n + lo, hi - lo)
     if Q.work > Q.budget:
         Q.failed = True
-    return not Q.failed
+        return False
+    for j in range(lo, hi):
+        if Q.n_gather == VERIFY_BLOCK:
+            _flush(T, Q)
+            if Q.failed:
+                return False
+        sh_mih_prefetch(T.codes + <int64_t>ids[j] * T.nb)
+        Q.gather[Q.n_gather] = ids[j]
+        Q.n_gather += 1
+    return True
 
 
 cdef void _probe_stage(const Tables *T, Query *Q, int64_t t, int64_t s,
@@ -260,15 +270,19 @@ cdef void _probe_stage(const Tables *T, Query *Q, int64_t t, int64_t s,
             if sh_mih_popcount32(key ^ qkey) == s:
                 if not _visit(T, Q, t, T.offsets[base + e], T.offsets[base + e + 1]):
                     return
-        return
-    mask = ((<uint64_t>1) << s) - 1
-    while mask < end:
-        _bucket(T, t, qkey ^ <uint32_t>mask, &lo, &hi)
-        if not _visit(T, Q, t, lo, hi) or s == 0:
-            return
-        low = mask & (~mask + 1)
-        r = mask + low
-        mask = (((r ^ mask) >> 2) // low) | r
+    else:
+        mask = ((<uint64_t>1) << s) - 1
+        while mask < end:
+            _bucket(T, t, qkey ^ <uint32_t>mask, &lo, &hi)
+            if not _visit(T, Q, t, lo, hi):
+                return
+            if s == 0:
+                break
+            low = mask & (~mask + 1)
+            r = mask + low
+            mask = (((r ^ mask) >> 2) // low) | r
+    if Q.n_gather:
+        _flush(T, Q)
 
 
 cdef void _search(const Tables *T, Query *Q) noexcept nogil:
@@ -327,12 +341,14 @@ cdef Query *_query_new(const Tables *T, int64_t k, int32_t radius) noexcept nogi
         return NULL
     Q.marks = <uint8_t *>calloc((T.n + 7) >> 3, 1)
     Q.log = <uint32_t *>malloc(MARK_LOG * sizeof(uint32_t))
+    Q.gather = <uint32_t *>malloc(VERIFY_BLOCK * sizeof(uint32_t))
     Q.vd = <int32_t *>malloc(VERIFY_BLOCK * sizeof(int32_t))
     Q.vid = <uint32_t *>malloc(VERIFY_BLOCK * sizeof(uint32_t))
     Q.qkeys = <uint32_t *>malloc(T.m * sizeof(uint32_t))
     Q.k = k
     Q.radius = radius
-    if Q.marks == NULL or Q.log == NULL or Q.vd == NULL or Q.vid == NULL or Q.qkeys == NULL:
+    if (Q.marks == NULL or Q.log == NULL or Q.gather == NULL or Q.vd == NULL
+            or Q.vid == NULL or Q.qkeys == NULL):
         _query_free(Q)
         return NULL
     return Q
@@ -342,6 +358,7 @@ cdef void _query_free(Query *Q) noexcept nogil:
     if Q != NULL:
         free(Q.marks)
         free(Q.log)
+        free(Q.gather)
         free(Q.vd)
         free(Q.vid)
         free(Q.qkeys)
@@ -353,6 +370,7 @@ cdef inline void _query_start(Query *Q, const uint8_t *q, int64_t self_index,
     Q.q = q
     Q.self_index = self_index
     Q.work = 0.0
+    Q.n_gather = 0
     Q.budget = budget if budget > 0 else INFINITY
     Q.failed = False
 
