@@ -78,6 +78,7 @@ def expected_failed_checks(estimator):
         LSH(nbits=16),
         LSH(nbits=70, rotate=True, train_thresholds=True),
         HammingNeighbors(),
+        HammingNeighbors(algorithm="mih"),
         # random_state fixed: the checks cannot seed a step inside a Pipeline
         make_pipeline(LSH(random_state=0), HammingNeighbors()),
     ],

@@ -32,14 +32,14 @@ _RADIUS_QUERY_BLOCK = 1024
 _SPLIT_DATABASE_BELOW = 4
 _SPLIT_MIN_BYTES = 4 << 20
 
-# Cost model of "auto", in nanoseconds of one core (measured on an AMD EPYC
-# Zen 3 with AVX2, benchmarks/bench_mih.py): a scanned code costs
-# _SCAN_NS_PER_CODE + _SCAN_NS_PER_BYTE * n_bytes; a probed bucket
-# _PROBE_NS; a verified candidate (a random access) _CANDIDATE_NS.
-_SCAN_NS_PER_CODE = 0.1
-_SCAN_NS_PER_BYTE = 0.02
-_PROBE_NS = 4.0
-_CANDIDATE_NS = 3.0
+# Cost model of "auto", in nanoseconds of one core, measured on a loaded AMD
+# EPYC Zen 3 (AVX2) with sift-wall-codes and random codes: a scanned code
+# costs _SCAN_NS_PER_BYTE * n_bytes, a probed bucket _PROBE_NS, a verified
+# candidate (a random access into the codes) _CANDIDATE_NS. Only the ratios
+# matter; they decide scan or probe, never the results.
+_SCAN_NS_PER_BYTE = 0.05
+_PROBE_NS = 20.0
+_CANDIDATE_NS = 14.0
 # below this many codes, "auto" builds no tables: a scan takes microseconds
 _AUTO_MIN_SAMPLES = 1 << 14
 # "auto" probes a sample first (this share of the queries, at least
@@ -50,6 +50,9 @@ _AUTO_SAMPLE_FRACTION = 32
 _AUTO_SAMPLE_MIN = 8
 _SAMPLE_BUDGET = 0.5
 _QUERY_BUDGET = 1.0
+# hash only if the sample cost at most this share of a scan: the estimate of
+# a scan is rough, and the scan's speed is steadier than random accesses
+_AUTO_MARGIN = 0.75
 # substrings of at most this many bits get a direct-address offset array
 _DIRECT_MAX_BITS = 24
 _MAX_SUBSTRING_BITS = 32
@@ -308,7 +311,7 @@ def _splice_rows(result, rows, sub):
 
 def scan_cost(codes):
     """Estimated cost of scanning the database for one query (nanoseconds)."""
-    return codes.shape[0] * (_SCAN_NS_PER_CODE + _SCAN_NS_PER_BYTE * codes.shape[1])
+    return codes.shape[0] * _SCAN_NS_PER_BYTE * codes.shape[1]
 
 
 def build_tables(codes, algorithm, n_tables):
@@ -338,7 +341,7 @@ class HammingSearch:
 
     "mih" probes every query (no budget); "auto" probes a sample of the
     queries under a budget, then hashes the rest (each query with a budget of
-    about one scan) if the sample's measured cost per query is below a
+    about one scan) if the sample's measured cost per query is well below a
     scan's estimate, else scans them.
     """
 
@@ -348,6 +351,7 @@ class HammingSearch:
                     else MultiIndexHashing(codes, tables, n_jobs, self.brute))
         self.algorithm = "brute" if tables is None else algorithm
         self.codes = codes
+        self.choice = None  # engine used for the bulk of the last call (tests)
 
     def kneighbors(self, queries, k, self_offset):
         return self._dispatch(queries, self_offset, 1,
@@ -363,6 +367,7 @@ class HammingSearch:
 
     def _dispatch(self, queries, self_offset, scan_passes, brute, mih, concat):
         """Run ``brute(q, self_offset)`` or ``mih(q, self_offset, budget)``."""
+        self.choice = self.algorithm
         if self.algorithm == "brute":
             return brute(queries, self_offset)
         if self.algorithm == "mih":
@@ -371,10 +376,11 @@ class HammingSearch:
         n_q = queries.shape[0]
         n_sample = min(n_q, max(_AUTO_SAMPLE_MIN, n_q // _AUTO_SAMPLE_FRACTION))
         first, cost = mih(queries[:n_sample], self_offset, _SAMPLE_BUDGET * scan)
+        self.choice = "mih" if cost < _AUTO_MARGIN * scan else "brute"
         if n_sample == n_q:
             return first
         rest_q, rest_offset = queries[n_sample:], _shift(self_offset, n_sample)
-        if cost < scan:
+        if self.choice == "mih":
             rest = mih(rest_q, rest_offset, _QUERY_BUDGET * scan)[0]
         else:
             rest = brute(rest_q, rest_offset)
