@@ -44,6 +44,7 @@ cdef extern from "_mih.h" nogil:
 cdef enum:
     VERIFY_BLOCK = 1024  # candidates gathered (codes prefetched), then verified
     MARK_LOG = 4096     # marked ids remembered for clearing; beyond, memset
+    PROBE_BATCH = 16    # buckets looked up before their ids are gathered
     MAX_SUBSTRING = 32
 
 # meta columns of a table
@@ -251,6 +252,15 @@ cdef inline bint _visit(const Tables *T, Query *Q, int64_t t, int64_t lo,
     return True
 
 
+cdef inline bint _visit_batch(const Tables *T, Query *Q, int64_t t, const int64_t *los,
+                             const int64_t *his, int64_t n_batch) noexcept nogil:
+    cdef int64_t b
+    for b in range(n_batch):
+        if not _visit(T, Q, t, los[b], his[b]):
+            return False
+    return True
+
+
 cdef void _probe_stage(const Tables *T, Query *Q, int64_t t, int64_t s,
                        uint32_t qkey) noexcept nogil:
     """Visit in table t every bucket whose key is at distance exactly s from qkey.
@@ -262,7 +272,9 @@ cdef void _probe_stage(const Tables *T, Query *Q, int64_t t, int64_t s,
     cdef int64_t length = T.meta[5 * t + M_LENGTH], base = T.meta[5 * t + M_OFFSETS]
     cdef int64_t n_keys = T.meta[5 * t + M_NKEYS], n_entries = _n_entries(T, t), e
     cdef uint64_t mask, low, r, end = (<uint64_t>1) << length
-    cdef int64_t lo, hi
+    cdef int64_t los[PROBE_BATCH]
+    cdef int64_t his[PROBE_BATCH]
+    cdef int64_t n_batch = 0
     cdef uint32_t key
     if BINOM[length][s] > n_entries:
         for e in range(n_entries):
@@ -271,16 +283,24 @@ cdef void _probe_stage(const Tables *T, Query *Q, int64_t t, int64_t s,
                 if not _visit(T, Q, t, T.offsets[base + e], T.offsets[base + e + 1]):
                     return
     else:
+        # look buckets up a batch at a time, prefetching their ids, so that
+        # the random accesses of a batch overlap
         mask = ((<uint64_t>1) << s) - 1
         while mask < end:
-            _bucket(T, t, qkey ^ <uint32_t>mask, &lo, &hi)
-            if not _visit(T, Q, t, lo, hi):
-                return
+            _bucket(T, t, qkey ^ <uint32_t>mask, &los[n_batch], &his[n_batch])
+            sh_mih_prefetch(T.ids + t * T.n + los[n_batch])
+            n_batch += 1
+            if n_batch == PROBE_BATCH or s == 0:
+                if not _visit_batch(T, Q, t, los, his, n_batch):
+                    return
+                n_batch = 0
             if s == 0:
                 break
             low = mask & (~mask + 1)
             r = mask + low
             mask = (((r ^ mask) >> 2) // low) | r
+        if not _visit_batch(T, Q, t, los, his, n_batch):
+            return
     if Q.n_gather:
         _flush(T, Q)
 
