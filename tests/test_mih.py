@@ -4,10 +4,10 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import shared_data_dir
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import shared_data_dir
 from sklearn_hash import HammingNeighbors, pack_bits
 from sklearn_hash._bits import (
     hamming_distances_reference,
@@ -80,9 +80,14 @@ def problems(draw):
     # None, or any valid count: substrings of 1 to 32 bits, the last ones
     # shorter when b is not a multiple of n_tables
     n_tables = draw(st.one_of(st.none(), st.integers(-(-b // 32), min(b, 12))))
-    return dict(db=db, queries=queries, n_tables=n_tables,
-                k=draw(st.integers(1, n_db)), radius=draw(st.integers(0, b)),
-                n_jobs=draw(st.sampled_from([1, 2])))
+    return {
+        "db": db,
+        "queries": queries,
+        "n_tables": n_tables,
+        "k": draw(st.integers(1, n_db)),
+        "radius": draw(st.integers(0, b)),
+        "n_jobs": draw(st.sampled_from([1, 2])),
+    }
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=FIXTURE_OK)
@@ -102,10 +107,12 @@ def test_mih_matches_brute_force_reference(verify_path, p):
         np.testing.assert_array_equal(d, rd)
         np.testing.assert_array_equal(i, ri)
     r = p["radius"]
-    assert_radius_equal(nn.radius_neighbors(queries, radius=r),
-                        radius_reference(queries, db, r))
-    assert_radius_equal(nn.radius_neighbors(radius=r),
-                        radius_reference(db, db, r, exclude_self=True))
+    assert_radius_equal(
+        nn.radius_neighbors(queries, radius=r), radius_reference(queries, db, r)
+    )
+    assert_radius_equal(
+        nn.radius_neighbors(radius=r), radius_reference(db, db, r, exclude_self=True)
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -143,17 +150,19 @@ def test_tables_hold_every_code_under_its_substring():
         lengths = tables.meta[:, 1]
         assert lengths.sum() == 80 and lengths.max() - lengths.min() <= 1
         for t, (start, length, base, key_base, n_keys) in enumerate(tables.meta):
-            values = bits[:, start:start + length] @ (1 << np.arange(length))
+            values = bits[:, start : start + length] @ (1 << np.arange(length))
             ids = tables.ids[t]
             assert sorted(ids) == list(range(500))  # each code once per table
             if n_keys < 0:
-                offsets = tables.offsets[base:base + 2**length + 1]
+                offsets = tables.offsets[base : base + 2**length + 1]
                 keys_of_bucket = np.arange(2**length)
             else:
-                offsets = tables.offsets[base:base + n_keys + 1]
-                keys_of_bucket = tables.keys[key_base:key_base + n_keys]
+                offsets = tables.offsets[base : base + n_keys + 1]
+                keys_of_bucket = tables.keys[key_base : key_base + n_keys]
                 assert (np.diff(keys_of_bucket.astype(np.int64)) > 0).all()
-            assert offsets[0] == 0 and offsets[-1] == 500 and (np.diff(offsets) >= 0).all()
+            assert (
+                offsets[0] == 0 and offsets[-1] == 500 and (np.diff(offsets) >= 0).all()
+            )
             bucket_of = np.repeat(keys_of_bucket, np.diff(offsets.astype(np.int64)))
             np.testing.assert_array_equal(values[ids], bucket_of)
 
@@ -184,8 +193,12 @@ def test_default_n_tables_and_index_size():
     nn = HammingNeighbors(algorithm="mih").fit(db)
     assert nn.n_tables_ == 4  # ids 4 * 4n bytes, offsets 4 * 2**16 * 4: 3x the codes
     tables = nn._tables
-    assert nn.index_nbytes_ == (tables.ids.nbytes + tables.offsets.nbytes
-                                + tables.keys.nbytes + tables.meta.nbytes)
+    assert nn.index_nbytes_ == (
+        tables.ids.nbytes
+        + tables.offsets.nbytes
+        + tables.keys.nbytes
+        + tables.meta.nbytes
+    )
     assert nn.index_nbytes_ <= 4 * db.nbytes
     assert HammingNeighbors(algorithm="brute").fit(db).index_nbytes_ == 0
 
@@ -224,7 +237,8 @@ def test_auto_probes_close_codes_and_scans_uniform_codes():
     n = 60_000
     close = clustered_codes(rng, n, 64, n_centers=3000, flip=0.03)
     q_close = close[rng.choice(n, 200, replace=False)] ^ pack_bits(
-        rng.random((200, 64)) < 0.03)
+        rng.random((200, 64)) < 0.03
+    )
     uniform = random_codes(rng, n, 64)
     q_uniform = random_codes(rng, 200, 64)
     assert _auto_search(close, 10, q_close, "knn") == "mih"
@@ -237,7 +251,9 @@ def test_auto_probes_real_codes():
     root = shared_data_dir()
     folder = None if root is None else root / "sift-wall-codes"
     if folder is None or not folder.is_dir():
-        pytest.skip("sift-wall-codes not found (set SKLEARN_HASH_DATA to run data tests)")
+        pytest.skip(
+            "sift-wall-codes not found (set SKLEARN_HASH_DATA to run data tests)"
+        )
     db = np.load(folder / "codes_lsh64_base.npy")
     q = np.load(folder / "codes_lsh64_query.npy")[:100]
     assert _auto_search(db, 10, q, "knn") == "mih"
@@ -257,8 +273,12 @@ def test_auto_with_tables_on_every_path_matches_reference(monkeypatch):
     monkeypatch.setattr(_dispatcher, "_AUTO_SAMPLE_MIN", 3)
     rng = np.random.default_rng(5)
     db = clustered_codes(rng, 3000, 48, n_centers=100, flip=0.04)
-    q = np.vstack([clustered_codes(rng, 40, 48, n_centers=100, flip=0.04),
-                   random_codes(rng, 40, 48)])
+    q = np.vstack(
+        [
+            clustered_codes(rng, 40, 48, n_centers=100, flip=0.04),
+            random_codes(rng, 40, 48),
+        ]
+    )
     nn = HammingNeighbors(n_neighbors=6, n_jobs=2).fit(db)
     assert nn.n_tables_ > 0
     for margin in (0.0, 10.0):  # never / always hash after the sample
@@ -268,8 +288,9 @@ def test_auto_with_tables_on_every_path_matches_reference(monkeypatch):
             rd, ri = hamming_kneighbors_reference(queries, db, 6)
             np.testing.assert_array_equal(d, rd)
             np.testing.assert_array_equal(i, ri)
-            assert_radius_equal(nn.radius_neighbors(queries, radius=5),
-                                radius_reference(queries, db, 5))
+            assert_radius_equal(
+                nn.radius_neighbors(queries, radius=5), radius_reference(queries, db, 5)
+            )
         d, i = nn.kneighbors()
         rd, ri = hamming_kneighbors_reference(db, db, 6, exclude_self=True)
         np.testing.assert_array_equal(i, ri)
@@ -290,8 +311,8 @@ def test_graphs_and_sort_results():
         np.testing.assert_array_equal(a.indptr, b.indptr)
         np.testing.assert_array_equal(a.indices, b.indices)
         np.testing.assert_array_equal(a.data, b.data)
-    d1, i1 = mih.radius_neighbors(db[:5], radius=8, sort_results=True)
-    d2, i2 = mih.radius_neighbors(db[:5], radius=8)
+    _, i1 = mih.radius_neighbors(db[:5], radius=8, sort_results=True)
+    _, i2 = mih.radius_neighbors(db[:5], radius=8)
     for x, y in zip(i1, i2):
         np.testing.assert_array_equal(x, y)
     with pytest.raises(ValueError, match="return_distance must be True"):

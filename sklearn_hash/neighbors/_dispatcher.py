@@ -63,7 +63,9 @@ def _merge_sorted_parts(part_dist, part_ind, k):
     dist = np.concatenate(part_dist, axis=1)
     ind = np.concatenate(part_ind, axis=1)
     order = np.lexsort((ind, dist), axis=-1)[:, :k]
-    return np.take_along_axis(dist, order, axis=1), np.take_along_axis(ind, order, axis=1)
+    return np.take_along_axis(dist, order, axis=1), np.take_along_axis(
+        ind, order, axis=1
+    )
 
 
 def _shift(self_offset, start):
@@ -76,8 +78,11 @@ def _concat_radius(parts):
     counts = np.concatenate([np.diff(p[2]) for p in parts])
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    return (np.concatenate([p[0] for p in parts]),
-            np.concatenate([p[1] for p in parts]), offsets)
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        offsets,
+    )
 
 
 class BruteForce:
@@ -85,7 +90,9 @@ class BruteForce:
 
     def __init__(self, codes, n_jobs):
         self.codes = codes
-        self.n_threads = max(1, min(_openmp_effective_n_threads(n_jobs), codes.shape[0]))
+        self.n_threads = max(
+            1, min(_openmp_effective_n_threads(n_jobs), codes.shape[0])
+        )
 
     def _scratch(self, queries, n_threads):
         """One chunk of distances per thread (the kernels' only working memory)."""
@@ -94,14 +101,21 @@ class BruteForce:
 
     def kneighbors(self, queries, k, self_offset):
         n_q, n_threads = queries.shape[0], self.n_threads
-        split = (n_threads > 1 and n_q < _SPLIT_DATABASE_BELOW * n_threads
-                 and self.codes.nbytes >= _SPLIT_MIN_BYTES)
+        split = (
+            n_threads > 1
+            and n_q < _SPLIT_DATABASE_BELOW * n_threads
+            and self.codes.nbytes >= _SPLIT_MIN_BYTES
+        )
         if split:
             # too few queries to keep every thread busy: split the database instead
             part_dist = np.empty((n_threads, n_q, k), dtype=np.int32)
             part_ind = np.empty((n_threads, n_q, k), dtype=np.int64)
             _kernels.hamming_kneighbors_split(
-                queries, self.codes, part_dist, part_ind, self_offset,
+                queries,
+                self.codes,
+                part_dist,
+                part_ind,
+                self_offset,
                 self._scratch(queries, n_threads),
             )
             return _merge_sorted_parts(part_dist, part_ind, k)
@@ -112,23 +126,35 @@ class BruteForce:
         # still has to join, which costs milliseconds on a busy machine
         n_threads = min(n_threads, -(-n_q // query_block))
         _kernels.hamming_kneighbors(
-            queries, self.codes, distances, indices, self_offset, query_block,
+            queries,
+            self.codes,
+            distances,
+            indices,
+            self_offset,
+            query_block,
             self._scratch(queries, n_threads),
         )
         return distances, indices
 
     def radius_neighbors(self, queries, r, self_offset):
-        return _concat_radius([
-            self._radius_block(queries[start:start + _RADIUS_QUERY_BLOCK], r,
-                               _shift(self_offset, start))
-            for start in range(0, queries.shape[0], _RADIUS_QUERY_BLOCK)
-        ])
+        return _concat_radius(
+            [
+                self._radius_block(
+                    queries[start : start + _RADIUS_QUERY_BLOCK],
+                    r,
+                    _shift(self_offset, start),
+                )
+                for start in range(0, queries.shape[0], _RADIUS_QUERY_BLOCK)
+            ]
+        )
 
     def _radius_block(self, queries, r, self_offset):
         """Radius search of one block of queries: (distances, indices, offsets)."""
         scratch = self._scratch(queries, min(self.n_threads, queries.shape[0]))
         hist = np.zeros((queries.shape[0], r + 1), dtype=np.int64)
-        _kernels.hamming_radius_histogram(queries, self.codes, self_offset, hist, scratch)
+        _kernels.hamming_radius_histogram(
+            queries, self.codes, self_offset, hist, scratch
+        )
         # positions[i, d]: first output slot of query i's codes at distance d
         positions = np.zeros(hist.size + 1, dtype=np.int64)
         np.cumsum(hist.ravel(), out=positions[1:])
@@ -154,7 +180,9 @@ class BruteForce:
             return self.kneighbors(queries, k, -1)
         dist, ind = self.kneighbors(queries, k + 1, -1)
         keep = np.argsort(ind == self_rows[:, None], axis=1, kind="stable")[:, :k]
-        return np.take_along_axis(dist, keep, axis=1), np.take_along_axis(ind, keep, axis=1)
+        return np.take_along_axis(dist, keep, axis=1), np.take_along_axis(
+            ind, keep, axis=1
+        )
 
     def radius_rows(self, queries, r, self_rows):
         """Radius search of queries that are database rows ``self_rows`` (or None)."""
@@ -211,8 +239,13 @@ class MultiIndexTables:
                 self.ids[t] = order
                 table_keys, first = np.unique(keys[order], return_index=True)
                 table_offsets = np.append(first, n).astype(np.uint32)
-            self.meta[t] = (starts[t], lengths[t], n_offsets, n_keys,
-                            -1 if table_keys is None else len(table_keys))
+            self.meta[t] = (
+                starts[t],
+                lengths[t],
+                n_offsets,
+                n_keys,
+                -1 if table_keys is None else len(table_keys),
+            )
             offsets.append(table_offsets)
             n_offsets += len(table_offsets)
             if table_keys is not None:
@@ -220,11 +253,15 @@ class MultiIndexTables:
                 n_keys += len(table_keys)
         self.offsets = np.concatenate(offsets)
         # one element at least: the kernels take the address of element 0
-        self.keys = np.concatenate(distinct) if distinct else np.zeros(1, dtype=np.uint32)
+        self.keys = (
+            np.concatenate(distinct) if distinct else np.zeros(1, dtype=np.uint32)
+        )
 
     @property
     def nbytes(self):
-        return self.ids.nbytes + self.offsets.nbytes + self.keys.nbytes + self.meta.nbytes
+        return (
+            self.ids.nbytes + self.offsets.nbytes + self.keys.nbytes + self.meta.nbytes
+        )
 
     @property
     def n_tables(self):
@@ -259,12 +296,24 @@ class MultiIndexHashing:
         ind = np.empty((n_q, k), dtype=np.int64)
         work = np.empty(n_q, dtype=np.float64)
         failed = np.zeros(n_q, dtype=np.uint8)
-        _mih.mih_kneighbors(queries, *self._args(), dist, ind, work, failed, self_offset,
-                            budget, _PROBE_NS, _CANDIDATE_NS, self._n_threads(n_q))
+        _mih.mih_kneighbors(
+            queries,
+            *self._args(),
+            dist,
+            ind,
+            work,
+            failed,
+            self_offset,
+            budget,
+            _PROBE_NS,
+            _CANDIDATE_NS,
+            self._n_threads(n_q),
+        )
         rows = np.flatnonzero(failed)
         if rows.size:
             dist[rows], ind[rows] = self.fallback.kneighbors_rows(
-                queries[rows], k, self._self_rows(rows, self_offset))
+                queries[rows], k, self._self_rows(rows, self_offset)
+            )
         return (dist, ind), self._cost(work, rows, scan_passes=1)
 
     def radius_neighbors(self, queries, r, self_offset, budget=0.0):
@@ -272,12 +321,23 @@ class MultiIndexHashing:
         n_q = queries.shape[0]
         work = np.empty(n_q, dtype=np.float64)
         failed = np.zeros(n_q, dtype=np.uint8)
-        result = _mih.mih_radius(queries, *self._args(), r, work, failed, self_offset,
-                                 budget, _PROBE_NS, _CANDIDATE_NS, self._n_threads(n_q))
+        result = _mih.mih_radius(
+            queries,
+            *self._args(),
+            r,
+            work,
+            failed,
+            self_offset,
+            budget,
+            _PROBE_NS,
+            _CANDIDATE_NS,
+            self._n_threads(n_q),
+        )
         rows = np.flatnonzero(failed)
         if rows.size:
-            sub = self.fallback.radius_rows(queries[rows], r,
-                                            self._self_rows(rows, self_offset))
+            sub = self.fallback.radius_rows(
+                queries[rows], r, self._self_rows(rows, self_offset)
+            )
             result = _splice_rows(result, rows, sub)
         return result, self._cost(work, rows, scan_passes=2)
 
@@ -347,23 +407,34 @@ class HammingSearch:
 
     def __init__(self, codes, tables, algorithm, n_jobs):
         self.brute = BruteForce(codes, n_jobs)
-        self.mih = (None if tables is None
-                    else MultiIndexHashing(codes, tables, n_jobs, self.brute))
+        self.mih = (
+            None
+            if tables is None
+            else MultiIndexHashing(codes, tables, n_jobs, self.brute)
+        )
         self.algorithm = "brute" if tables is None else algorithm
         self.codes = codes
         self.choice = None  # engine used for the bulk of the last call (tests)
 
     def kneighbors(self, queries, k, self_offset):
-        return self._dispatch(queries, self_offset, 1,
-                              lambda q, s: self.brute.kneighbors(q, k, s),
-                              lambda q, s, b: self.mih.kneighbors(q, k, s, b),
-                              lambda parts: tuple(np.concatenate(x) for x in zip(*parts)))
+        return self._dispatch(
+            queries,
+            self_offset,
+            1,
+            lambda q, s: self.brute.kneighbors(q, k, s),
+            lambda q, s, b: self.mih.kneighbors(q, k, s, b),
+            lambda parts: tuple(np.concatenate(x) for x in zip(*parts)),
+        )
 
     def radius_neighbors(self, queries, r, self_offset):
-        return self._dispatch(queries, self_offset, 2,
-                              lambda q, s: self.brute.radius_neighbors(q, r, s),
-                              lambda q, s, b: self.mih.radius_neighbors(q, r, s, b),
-                              _concat_radius)
+        return self._dispatch(
+            queries,
+            self_offset,
+            2,
+            lambda q, s: self.brute.radius_neighbors(q, r, s),
+            lambda q, s, b: self.mih.radius_neighbors(q, r, s, b),
+            _concat_radius,
+        )
 
     def _dispatch(self, queries, self_offset, scan_passes, brute, mih, concat):
         """Run ``brute(q, self_offset)`` or ``mih(q, self_offset, budget)``."""

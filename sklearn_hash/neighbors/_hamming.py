@@ -21,7 +21,9 @@ def check_codes(estimator, X, *, reset, name="X"):
         raise TypeError(
             f"{name} must be a dense uint8 array of packed codes, got a sparse matrix"
         )
-    X = validate_data(estimator, X, reset=reset, dtype=None, order="C", ensure_all_finite=False)
+    X = validate_data(
+        estimator, X, reset=reset, dtype=None, order="C", ensure_all_finite=False
+    )
     if X.dtype != np.uint8:
         raise TypeError(
             f"{name} must be packed binary codes of dtype uint8 with shape "
@@ -179,7 +181,13 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
     }
 
     def __init__(
-        self, n_neighbors=5, *, radius=None, algorithm="auto", n_tables=None, n_jobs=None
+        self,
+        n_neighbors=5,
+        *,
+        radius=None,
+        algorithm="auto",
+        n_tables=None,
+        n_jobs=None,
     ):
         self.n_neighbors = n_neighbors
         self.radius = radius
@@ -296,7 +304,11 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
             raise ValueError(f"mode must be 'connectivity' or 'distance', got {mode!r}")
         distances, indices = self.kneighbors(X, n_neighbors)
         n_q, k = indices.shape
-        data = np.ones(n_q * k) if mode == "connectivity" else distances.ravel().astype(np.float64)
+        data = (
+            np.ones(n_q * k)
+            if mode == "connectivity"
+            else distances.ravel().astype(np.float64)
+        )
         return sparse.csr_matrix(
             (data, indices.ravel(), np.arange(0, n_q * k + 1, k)),
             shape=(n_q, self.n_samples_fit_),
@@ -305,15 +317,19 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
     # -- radius ----------------------------------------------------------------------
     def _radius_search(self, X, radius):
         queries, self_offset = self._queries(X)
-        r = _check_radius(self.radius if radius is None else radius) if (
-            radius is not None or self.radius is not None
-        ) else None
+        r = (
+            _check_radius(self.radius if radius is None else radius)
+            if (radius is not None or self.radius is not None)
+            else None
+        )
         if r is None:
             raise ValueError("radius must be given, in the call or in the constructor")
         r = min(r, 8 * queries.shape[1])
         return self._search().radius_neighbors(queries, r, self_offset)
 
-    def radius_neighbors(self, X=None, radius=None, return_distance=True, sort_results=False):
+    def radius_neighbors(
+        self, X=None, radius=None, return_distance=True, sort_results=False
+    ):
         """Find every database code within a Hamming radius of each query.
 
         Parameters
@@ -374,7 +390,11 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
         if mode not in ("connectivity", "distance"):
             raise ValueError(f"mode must be 'connectivity' or 'distance', got {mode!r}")
         distances, indices, offsets = self._radius_search(X, radius)
-        data = np.ones(len(indices)) if mode == "connectivity" else distances.astype(np.float64)
+        data = (
+            np.ones(len(indices))
+            if mode == "connectivity"
+            else distances.astype(np.float64)
+        )
         return sparse.csr_matrix(
             (data, indices, offsets), shape=(len(offsets) - 1, self.n_samples_fit_)
         )
@@ -398,7 +418,9 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
             Hamming distances as float64, explicit zeros kept.
         """
         check_is_fitted(self)
-        return self.kneighbors_graph(X, mode="distance", n_neighbors=self.n_neighbors + 1)
+        return self.kneighbors_graph(
+            X, mode="distance", n_neighbors=self.n_neighbors + 1
+        )
 
     def fit_transform(self, X, y=None):
         """Index X and return its k-NN distance graph (see ``transform``).
