@@ -88,11 +88,10 @@ def _concat_radius(parts):
 class BruteForce:
     """Exact search by scanning every database code (``_kernels``)."""
 
-    def __init__(self, codes, n_jobs):
+    def __init__(self, codes, n_threads):
         self.codes = codes
-        self.n_threads = max(
-            1, min(_openmp_effective_n_threads(n_jobs), codes.shape[0])
-        )
+        # no more threads than database rows
+        self.n_threads = max(1, min(n_threads, codes.shape[0]))
 
     def _scratch(self, queries, n_threads):
         """One chunk of distances per thread (the kernels' only working memory)."""
@@ -276,10 +275,10 @@ class MultiIndexHashing:
     scan) instead; the returned cost per query counts both.
     """
 
-    def __init__(self, codes, tables, n_jobs, fallback):
+    def __init__(self, codes, tables, n_threads, fallback):
         self.codes = codes
         self.tables = tables
-        self.n_jobs = n_jobs
+        self.n_threads = n_threads
         self.fallback = fallback
 
     def _args(self):
@@ -287,7 +286,7 @@ class MultiIndexHashing:
         return self.codes, t.ids, t.offsets, t.keys, t.meta
 
     def _n_threads(self, n_q):
-        return max(1, min(_openmp_effective_n_threads(self.n_jobs), n_q))
+        return max(1, min(self.n_threads, n_q))
 
     def kneighbors(self, queries, k, self_offset, budget=0.0):
         """(distances, indices) and the cost per query."""
@@ -406,11 +405,13 @@ class HammingSearch:
     """
 
     def __init__(self, codes, tables, algorithm, n_jobs):
-        self.brute = BruteForce(codes, n_jobs)
+        # resolved once per call: it can take a fraction of a millisecond
+        n_threads = _openmp_effective_n_threads(n_jobs)
+        self.brute = BruteForce(codes, n_threads)
         self.mih = (
             None
             if tables is None
-            else MultiIndexHashing(codes, tables, n_jobs, self.brute)
+            else MultiIndexHashing(codes, tables, n_threads, self.brute)
         )
         self.algorithm = "brute" if tables is None else algorithm
         self.codes = codes

@@ -33,6 +33,15 @@ def check_codes(estimator, X, *, reset, name="X"):
     return X
 
 
+def _split_rows(values, offsets):
+    """One array (a view) per query, as an object array; slicing is several
+    times faster than np.split, which dominated fast radius searches."""
+    bounds = offsets.tolist()
+    rows = np.empty(len(bounds) - 1, dtype=object)
+    rows[:] = [values[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    return rows
+
+
 def _check_positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, Integral) or value <= 0:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
@@ -357,13 +366,10 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
         if sort_results and not return_distance:
             raise ValueError("return_distance must be True if sort_results is True.")
         distances, indices, offsets = self._radius_search(X, radius)
-        ind = np.empty(len(offsets) - 1, dtype=object)
-        ind[:] = np.split(indices, offsets[1:-1])
+        ind = _split_rows(indices, offsets)
         if not return_distance:
             return ind
-        dist = np.empty(len(offsets) - 1, dtype=object)
-        dist[:] = np.split(distances, offsets[1:-1])
-        return dist, ind
+        return _split_rows(distances, offsets), ind
 
     def radius_neighbors_graph(
         self, X=None, radius=None, mode="connectivity", sort_results=False
