@@ -32,14 +32,19 @@ _RADIUS_QUERY_BLOCK = 1024
 _SPLIT_DATABASE_BELOW = 4
 _SPLIT_MIN_BYTES = 4 << 20
 
-# Cost model of "auto", in nanoseconds of one core, measured on a loaded AMD
-# EPYC Zen 3 (AVX2) with sift-wall-codes and random codes: a scanned code
-# costs _SCAN_NS_PER_BYTE * n_bytes, a probed bucket _PROBE_NS, a verified
-# candidate (a random access into the codes) _CANDIDATE_NS. Only the ratios
-# matter; they decide scan or probe, never the results.
-_SCAN_NS_PER_BYTE = 0.05
+# Cost model of "auto", in nanoseconds of one core, fitted to the 1-thread
+# CPU-clock runs of benchmarks/bench_mih.py (AMD EPYC Zen 3, AVX2, a loaded
+# machine; sift-wall-codes and random codes, 93k to 747k codes): a scanned
+# code costs _SCAN_NS_PER_CODE + _SCAN_NS_PER_BYTE * n_bytes; a probed bucket
+# _PROBE_NS; a verified candidate, a random access into the codes, costs more
+# as the codes outgrow the caches: _CANDIDATE_NS + _CANDIDATE_NS_PER_MB times
+# their size in MB. Only the ratios matter; they decide scan or probe, never
+# the results.
+_SCAN_NS_PER_CODE = 0.18
+_SCAN_NS_PER_BYTE = 0.046
 _PROBE_NS = 20.0
-_CANDIDATE_NS = 14.0
+_CANDIDATE_NS = 12.0
+_CANDIDATE_NS_PER_MB = 1.0
 # below this many codes, "auto" builds no tables: a scan takes microseconds
 _AUTO_MIN_SAMPLES = 1 << 14
 # "auto" probes a sample first (this share of the queries, at least
@@ -52,7 +57,7 @@ _SAMPLE_BUDGET = 0.5
 _QUERY_BUDGET = 1.0
 # hash only if the sample cost at most this share of a scan: the estimate of
 # a scan is rough, and the scan's speed is steadier than random accesses
-_AUTO_MARGIN = 0.75
+_AUTO_MARGIN = 0.9
 # substrings of at most this many bits get a direct-address offset array
 _DIRECT_MAX_BITS = 24
 _MAX_SUBSTRING_BITS = 32
@@ -305,7 +310,7 @@ class MultiIndexHashing:
             self_offset,
             budget,
             _PROBE_NS,
-            _CANDIDATE_NS,
+            candidate_cost(self.codes),
             self._n_threads(n_q),
         )
         rows = np.flatnonzero(failed)
@@ -329,7 +334,7 @@ class MultiIndexHashing:
             self_offset,
             budget,
             _PROBE_NS,
-            _CANDIDATE_NS,
+            candidate_cost(self.codes),
             self._n_threads(n_q),
         )
         rows = np.flatnonzero(failed)
@@ -370,7 +375,12 @@ def _splice_rows(result, rows, sub):
 
 def scan_cost(codes):
     """Estimated cost of scanning the database for one query (nanoseconds)."""
-    return codes.shape[0] * _SCAN_NS_PER_BYTE * codes.shape[1]
+    return codes.shape[0] * (_SCAN_NS_PER_CODE + _SCAN_NS_PER_BYTE * codes.shape[1])
+
+
+def candidate_cost(codes):
+    """Estimated cost of verifying one candidate (nanoseconds)."""
+    return _CANDIDATE_NS + _CANDIDATE_NS_PER_MB * codes.nbytes / 1e6
 
 
 def build_tables(codes, algorithm, n_tables):
