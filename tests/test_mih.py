@@ -244,7 +244,7 @@ def test_auto_probes_close_codes_and_scans_uniform_codes():
     assert _auto_search(close, 10, q_close, "knn") == "mih"
     assert _auto_search(close, 4, q_close, "radius") == "mih"
     assert _auto_search(uniform, 10, q_uniform, "knn") == "brute"
-    assert _auto_search(uniform, 12, q_uniform, "radius") == "brute"
+    assert _auto_search(uniform, 20, q_uniform, "radius") == "brute"
 
 
 def test_auto_probes_real_codes():
