@@ -48,13 +48,14 @@ _CANDIDATE_NS_PER_MB = 1.0
 # below this many codes, "auto" builds no tables: a scan takes microseconds
 _AUTO_MIN_SAMPLES = 1 << 14
 # "auto" probes a sample first (this share of the queries, at least
-# _AUTO_SAMPLE_MIN) with a work budget of _SAMPLE_BUDGET scans per query; it
+# _AUTO_SAMPLE_MIN, in up to _AUTO_SAMPLE_RUNS runs spread over the batch) with a work budget of _SAMPLE_BUDGET scans per query; it
 # hashes the rest if the sample's cost per query was below a scan, giving
 # each query a budget of _QUERY_BUDGET scans before it is rescanned (on real
 # codes a few percent of the queries cost more than one scan by hashing and
 # still less than a probe plus a rescan would).
 _AUTO_SAMPLE_FRACTION = 32
 _AUTO_SAMPLE_MIN = 8
+_AUTO_SAMPLE_RUNS = 4
 _SAMPLE_BUDGET = 1.0
 _QUERY_BUDGET = 2.0
 # hash only if the sample cost at most this share of a scan: the estimate of
@@ -78,6 +79,29 @@ def _merge_sorted_parts(part_dist, part_ind, k):
 def _shift(self_offset, start):
     """Self-exclusion offset of the queries from ``start`` on."""
     return self_offset + start if self_offset >= 0 else -1
+
+
+def _sample_pieces(n_q):
+    """Split queries [0, n_q) into consecutive pieces (start, stop, sampled).
+
+    The sample is a few runs spread over the batch, not its head: queries
+    often come in groups (from one image, one document), and the head alone
+    can misjudge the batch. Runs keep query rows consecutive, which the
+    self-exclusion offset of the kernels needs.
+    """
+    n_sample = min(n_q, max(_AUTO_SAMPLE_MIN, n_q // _AUTO_SAMPLE_FRACTION))
+    n_runs = max(1, min(_AUTO_SAMPLE_RUNS, n_sample // 4))
+    pieces, done = [], 0
+    for run in range(n_runs):
+        start = run * n_q // n_runs
+        stop = start + (run + 1) * n_sample // n_runs - run * n_sample // n_runs
+        if start > done:
+            pieces.append((done, start, False))
+        pieces.append((start, stop, True))
+        done = stop
+    if done < n_q:
+        pieces.append((done, n_q, False))
+    return pieces
 
 
 def _concat_radius(parts):
@@ -457,15 +481,23 @@ class HammingSearch:
         if self.algorithm == "mih":
             return mih(queries, self_offset, 0.0)[0]
         scan = scan_passes * scan_cost(self.codes)
-        n_q = queries.shape[0]
-        n_sample = min(n_q, max(_AUTO_SAMPLE_MIN, n_q // _AUTO_SAMPLE_FRACTION))
-        first, cost = mih(queries[:n_sample], self_offset, _SAMPLE_BUDGET * scan)
-        self.choice = "mih" if cost < _AUTO_MARGIN * scan else "brute"
-        if n_sample == n_q:
-            return first
-        rest_q, rest_offset = queries[n_sample:], _shift(self_offset, n_sample)
-        if self.choice == "mih":
-            rest = mih(rest_q, rest_offset, _QUERY_BUDGET * scan)[0]
-        else:
-            rest = brute(rest_q, rest_offset)
-        return concat([first, rest])
+        pieces = _sample_pieces(queries.shape[0])
+        parts, costs, n_sampled = {}, 0.0, 0
+        for start, stop, sampled in pieces:
+            if sampled:
+                parts[start], cost = mih(
+                    queries[start:stop],
+                    _shift(self_offset, start),
+                    _SAMPLE_BUDGET * scan,
+                )
+                costs += cost * (stop - start)
+                n_sampled += stop - start
+        self.choice = "mih" if costs < _AUTO_MARGIN * scan * n_sampled else "brute"
+        for start, stop, sampled in pieces:
+            if not sampled:
+                q, offset = queries[start:stop], _shift(self_offset, start)
+                if self.choice == "mih":
+                    parts[start] = mih(q, offset, _QUERY_BUDGET * scan)[0]
+                else:
+                    parts[start] = brute(q, offset)
+        return concat([parts[start] for start, _, _ in pieces])
