@@ -63,7 +63,13 @@ extensions = [
             "sklearn_hash/neighbors/_popcount.h",
             "sklearn_hash/neighbors/_popcount_avx512.h",
         ],
-    )
+    ),
+    Extension(
+        "sklearn_hash.neighbors._mih",
+        ["sklearn_hash/neighbors/_mih.pyx"],
+        include_dirs=["sklearn_hash/neighbors"],
+        depends=["sklearn_hash/neighbors/_mih.h", "sklearn_hash/neighbors/_heap.pxd"],
+    ),
 ]
 
 setup(

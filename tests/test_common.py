@@ -75,6 +75,7 @@ PIPELINES = [
 ESTIMATORS = [
     *HASHERS,
     HammingNeighbors(),
+    HammingNeighbors(algorithm="mih"),
     RerankNeighbors(SignHashing()),
     RerankNeighbors(
         LSH(nbits=16, random_state=0), metric="euclidean", vector_dtype="int8"

@@ -23,7 +23,7 @@ PATHS = [p for p in _kernels.PATHS if _kernels.popcount_path_available(p)]
 def split_small_databases(monkeypatch):
     """Let the database-split mode (few queries, several threads) run on the small
     test databases too; by default it needs a database of several MB."""
-    from sklearn_hash.neighbors import _hamming
+    from sklearn_hash.neighbors import _dispatcher as _hamming
 
     monkeypatch.setattr(_hamming, "_SPLIT_MIN_BYTES", 0)
 
@@ -279,7 +279,7 @@ def test_database_split_across_threads_with_tiny_slices(popcount_path, n_jobs):
 
 
 def test_chunk_boundaries_and_radius_query_blocks(popcount_path, monkeypatch):
-    from sklearn_hash.neighbors import _hamming
+    from sklearn_hash.neighbors import _dispatcher as _hamming
 
     monkeypatch.setattr(_hamming, "_RADIUS_QUERY_BLOCK", 3)
     rng = np.random.default_rng(7)

@@ -4,12 +4,11 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
-from sklearn.utils._param_validation import Interval
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _kernels
+from .._compat import Interval, StrOptions, _fit_context
+from ._dispatcher import HammingSearch, build_tables
 
 
 def check_codes(estimator, X, *, reset, name="X"):
@@ -22,7 +21,9 @@ def check_codes(estimator, X, *, reset, name="X"):
         raise TypeError(
             f"{name} must be a dense uint8 array of packed codes, got a sparse matrix"
         )
-    X = validate_data(estimator, X, reset=reset, dtype=None, order="C", ensure_all_finite=False)
+    X = validate_data(
+        estimator, X, reset=reset, dtype=None, order="C", ensure_all_finite=False
+    )
     if X.dtype != np.uint8:
         raise TypeError(
             f"{name} must be packed binary codes of dtype uint8 with shape "
@@ -32,22 +33,13 @@ def check_codes(estimator, X, *, reset, name="X"):
     return X
 
 
-# queries per block: each block streams the database through cache once
-_QUERY_BLOCK = 32
-# radius results are assembled per block of queries to bound the histograms
-_RADIUS_QUERY_BLOCK = 1024
-# below this many queries per thread, threads split the database instead,
-# if it is large enough (bytes) for the split to pay for starting threads
-_SPLIT_DATABASE_BELOW = 4
-_SPLIT_MIN_BYTES = 4 << 20
-
-
-def _merge_sorted_parts(part_dist, part_ind, k):
-    """Merge per-thread top-k lists (n_threads, n_q, k) into the global top-k."""
-    dist = np.concatenate(part_dist, axis=1)
-    ind = np.concatenate(part_ind, axis=1)
-    order = np.lexsort((ind, dist), axis=-1)[:, :k]
-    return np.take_along_axis(dist, order, axis=1), np.take_along_axis(ind, order, axis=1)
+def _split_rows(values, offsets):
+    """One array (a view) per query, as an object array; slicing is several
+    times faster than np.split, which dominated fast radius searches."""
+    bounds = offsets.tolist()
+    rows = np.empty(len(bounds) - 1, dtype=object)
+    rows[:] = [values[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    return rows
 
 
 def _check_positive_int(value, name):
@@ -66,13 +58,15 @@ def _check_radius(value):
 
 
 class HammingNeighbors(TransformerMixin, BaseEstimator):
-    """Exact k-nearest-neighbour search in Hamming space over packed codes.
+    r"""Exact k-nearest-neighbour search in Hamming space over packed codes.
 
-    Brute force with Cython popcount kernels: every query is compared with
-    every database code (no approximation), the GIL is released and queries
-    are spread over OpenMP threads. Results are ordered by Hamming distance,
-    ties broken by the smaller database index, so they are identical to a
-    brute-force reference and deterministic whatever the thread count.
+    Two exact engines: a brute-force scan with Cython popcount kernels, and
+    multi-index hashing [1]_, which probes hash tables of code substrings and
+    verifies only the codes it finds. Whatever the engine, results are
+    ordered by Hamming distance, ties broken by the smaller database index,
+    so they are identical to a brute-force reference and deterministic
+    whatever the thread count. The GIL is released and queries are spread
+    over OpenMP threads.
 
     The interface is that of :class:`sklearn.neighbors.NearestNeighbors`;
     ``predict`` returns neighbour indices and ``score`` their recall, so a
@@ -86,6 +80,19 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
         ``kneighbors_graph`` unless given in the call.
     radius : float, default=None
         Default Hamming radius (inclusive) of ``radius_neighbors``.
+    algorithm : {'auto', 'brute', 'mih'}, default='auto'
+        Search engine. ``'brute'`` scans every code. ``'mih'`` probes the
+        multi-index hash tables built by ``fit`` for every query. ``'auto'``
+        builds the tables when the database has at least 16,384 codes and
+        decides per call: it probes a small sample of the queries under a
+        work budget and hashes the rest only if that was cheaper than a scan,
+        any query that would cost more than a scan being scanned instead.
+        Results are identical with every choice.
+    n_tables : int, default=None
+        Number of hash tables (substrings) m for ``'mih'`` and ``'auto'``.
+        ``None`` takes ``ceil(b / log2(n_samples))`` for ``b`` bits, as [1]_
+        recommends ``b / log2(n)``, within ``[ceil(b / 32), b]`` (substrings
+        of at most 32 bits).
     n_jobs : int, default=None
         Number of OpenMP threads, with the semantics of scikit-learn's
         OpenMP-based estimators: ``None`` uses every available core, as
@@ -101,6 +108,12 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
         Number of database codes.
     n_features_in_ : int
         Code width in bytes.
+    n_tables_ : int
+        Number of hash tables built; 0 when none were (``'brute'``, or
+        ``'auto'`` on a small database).
+    index_nbytes_ : int
+        Memory of the hash tables in bytes (the codes not included); 0 when
+        none were built.
 
     See Also
     --------
@@ -111,18 +124,44 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
     -----
     Codes follow the package's layout: bit ``i`` in byte ``i // 8`` at
     position ``i % 8`` (faiss's binary layout); the distance is the popcount
-    of the XOR of two codes, padding bits being zero. Memory beyond the
-    outputs is one distance row per thread, ``4 * n_samples_fit`` bytes;
-    no ``(n_queries, n_samples_fit)`` matrix is ever formed.
+    of the XOR of two codes, padding bits being zero. No
+    ``(n_queries, n_samples_fit)`` matrix is ever formed.
 
-    Top-k selection is a counting sort over the integer distances: one
-    histogram gives the k-th smallest distance, one ordered scan places the
-    winners, so the cost per query is linear in ``n_samples_fit``.
+    **Scan.** Queries are taken in blocks of 32 that read the database
+    once, chunk by cache-sized chunk. Each query keeps a bounded max-heap of
+    (distance, index); as the scan visits indices in increasing order, a code
+    enters only if its distance is strictly below the heap's maximum, a test
+    vectorised over the chunk so that rejected codes cost almost nothing.
+    With fewer than four queries per thread, the threads split the database
+    instead and their lists are merged. Radius search counts the codes at
+    each distance, then writes each one at its final (distance, index)
+    position (a counting sort).
+
+    **Multi-index hashing** [1]_. The :math:`b` bits are cut into :math:`m`
+    disjoint substrings of :math:`\lfloor b/m \rfloor` or
+    :math:`\lceil b/m \rceil` bits; table :math:`t` lists the codes of each
+    value of substring :math:`t` (bucket offsets addressed directly by the
+    value, or by binary search in the sorted distinct values for long
+    substrings, plus the code ids: about :math:`4 m n` bytes). The search
+    probes, at :math:`s = 0, 1, \dots` and for each table :math:`t` in turn,
+    the buckets of every value at distance exactly :math:`s` from the
+    query's substring. By the pigeonhole principle, a code not yet found
+    differs from the query by more than :math:`s` bits in tables
+    :math:`0..t` and by at least :math:`s` in the others, so after step
+    :math:`(s, t)` every code within :math:`d^* = m s + t` has been seen.
+    Each candidate's full distance is computed (hardware popcount);
+    k-NN stops once its k-th neighbour is within :math:`d^*`, radius search
+    once :math:`d^*` reaches the radius. Candidates that pass the distance
+    test are deduplicated with a bitmap. The method pays off when the
+    neighbours are close: at small k or radius on codes of real data; on
+    codes spread uniformly no table helps and ``'auto'`` scans. Measured
+    timings are in the user guide and ``benchmarks/RESULTS.md``.
 
     References
     ----------
     .. [1] M. Norouzi, A. Punjani, D. J. Fleet, "Fast search in Hamming
-       space with multi-index hashing", CVPR 2012 (exact Hamming k-NN).
+       space with multi-index hashing", CVPR 2012; "Fast exact search in
+       Hamming space with multi-index hashing", IEEE TPAMI 36(6), 2014.
     .. [2] J. Johnson, M. Douze, H. Jégou, "Billion-scale similarity search
        with GPUs", IEEE Trans. Big Data 2019 (``faiss.IndexBinaryFlat``).
 
@@ -137,22 +176,37 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
     array([[1, 2]], dtype=int32)
     >>> indices
     array([[1, 0]])
+    >>> mih = HammingNeighbors(n_neighbors=2, algorithm="mih").fit(codes)
+    >>> mih.kneighbors(pack_bits([[1, 1, 0, 0]]), return_distance=False)
+    array([[1, 0]])
     """
 
     _parameter_constraints: dict = {
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "radius": [Interval(Real, 0, None, closed="left"), None],
+        "algorithm": [StrOptions({"auto", "brute", "mih"})],
+        "n_tables": [Interval(Integral, 1, None, closed="left"), None],
         "n_jobs": [Integral, None],
     }
 
-    def __init__(self, n_neighbors=5, *, radius=None, n_jobs=None):
+    def __init__(
+        self,
+        n_neighbors=5,
+        *,
+        radius=None,
+        algorithm="auto",
+        n_tables=None,
+        n_jobs=None,
+    ):
         self.n_neighbors = n_neighbors
         self.radius = radius
+        self.algorithm = algorithm
+        self.n_tables = n_tables
         self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Index the database codes.
+        """Index the database codes (and build the hash tables if needed).
 
         Parameters
         ----------
@@ -168,6 +222,10 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
         """
         self.codes_ = check_codes(self, X, reset=True)
         self.n_samples_fit_ = self.codes_.shape[0]
+        self._tables = build_tables(self.codes_, self.algorithm, self.n_tables)
+        self._fit_method = self.algorithm
+        self.n_tables_ = 0 if self._tables is None else self._tables.n_tables
+        self.index_nbytes_ = 0 if self._tables is None else self._tables.nbytes
         return self
 
     # -- helpers ---------------------------------------------------------------
@@ -195,44 +253,9 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
             and not hasattr(self, "feature_names_in_")
         )
 
-    def _n_threads(self, n_queries):
-        return max(1, min(_openmp_effective_n_threads(self.n_jobs), n_queries))
-
-    def _scratch(self, queries, n_threads=None):
-        """One chunk of distances per thread (the kernels' only working memory)."""
-        n_threads = n_threads or self._n_threads(queries.shape[0])
-        chunk = _kernels.chunk_rows(queries.shape[1])
-        return np.empty((n_threads, 2 * chunk), dtype=np.int32)
-
-    def _kneighbors_codes(self, queries, k, self_offset):
-        """Run the k-NN kernel on validated codes; returns (distances, indices)."""
-        n_q, n_threads = queries.shape[0], self._n_threads_for_db()
-        split = (n_threads > 1 and n_q < _SPLIT_DATABASE_BELOW * n_threads
-                 and self.codes_.nbytes >= _SPLIT_MIN_BYTES)
-        if split:
-            # too few queries to keep every thread busy: split the database instead
-            part_dist = np.empty((n_threads, n_q, k), dtype=np.int32)
-            part_ind = np.empty((n_threads, n_q, k), dtype=np.int64)
-            _kernels.hamming_kneighbors_split(
-                queries, self.codes_, part_dist, part_ind, self_offset,
-                self._scratch(queries, n_threads),
-            )
-            return _merge_sorted_parts(part_dist, part_ind, k)
-        distances = np.empty((n_q, k), dtype=np.int32)
-        indices = np.empty((n_q, k), dtype=np.int64)
-        query_block = max(1, min(_QUERY_BLOCK, -(-n_q // n_threads)))
-        # never start more threads than there are blocks: an idle thread
-        # still has to join, which costs milliseconds on a busy machine
-        n_threads = min(n_threads, -(-n_q // query_block))
-        _kernels.hamming_kneighbors(
-            queries, self.codes_, distances, indices, self_offset, query_block,
-            self._scratch(queries, n_threads),
-        )
-        return distances, indices
-
-    def _n_threads_for_db(self):
-        """Threads worth starting: no more than there are database rows."""
-        return max(1, min(_openmp_effective_n_threads(self.n_jobs), self.n_samples_fit_))
+    def _search(self):
+        """The engine dispatcher for one call (cheap: no copies)."""
+        return HammingSearch(self.codes_, self._tables, self._fit_method, self.n_jobs)
 
     # -- k-NN ----------------------------------------------------------------------
     def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
@@ -265,7 +288,7 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
                 f"Expected n_neighbors <= n_samples_fit{' - 1 (X=None excludes each point)' if X is None else ''}, "
                 f"but n_neighbors = {k}, n_samples_fit = {self.n_samples_fit_}"
             )
-        distances, indices = self._kneighbors_codes(queries, k, self_offset)
+        distances, indices = self._search().kneighbors(queries, k, self_offset)
         return (distances, indices) if return_distance else indices
 
     def kneighbors_graph(self, X=None, n_neighbors=None, mode="connectivity"):
@@ -290,7 +313,11 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
             raise ValueError(f"mode must be 'connectivity' or 'distance', got {mode!r}")
         distances, indices = self.kneighbors(X, n_neighbors)
         n_q, k = indices.shape
-        data = np.ones(n_q * k) if mode == "connectivity" else distances.ravel().astype(np.float64)
+        data = (
+            np.ones(n_q * k)
+            if mode == "connectivity"
+            else distances.ravel().astype(np.float64)
+        )
         return sparse.csr_matrix(
             (data, indices.ravel(), np.arange(0, n_q * k + 1, k)),
             shape=(n_q, self.n_samples_fit_),
@@ -299,40 +326,19 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
     # -- radius ----------------------------------------------------------------------
     def _radius_search(self, X, radius):
         queries, self_offset = self._queries(X)
-        r = _check_radius(self.radius if radius is None else radius) if (
-            radius is not None or self.radius is not None
-        ) else None
+        r = (
+            _check_radius(self.radius if radius is None else radius)
+            if (radius is not None or self.radius is not None)
+            else None
+        )
         if r is None:
             raise ValueError("radius must be given, in the call or in the constructor")
         r = min(r, 8 * queries.shape[1])
-        blocks = [self._radius_block(queries[start:start + _RADIUS_QUERY_BLOCK], r,
-                                     self_offset + start if self_offset >= 0 else -1)
-                  for start in range(0, queries.shape[0], _RADIUS_QUERY_BLOCK)]
-        counts = np.concatenate([np.diff(b[2]) for b in blocks])
-        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        distances = np.concatenate([b[0] for b in blocks])
-        indices = np.concatenate([b[1] for b in blocks])
-        return distances, indices, offsets
+        return self._search().radius_neighbors(queries, r, self_offset)
 
-    def _radius_block(self, queries, r, self_offset):
-        """Radius search of one block of queries: (distances, indices, offsets)."""
-        scratch = self._scratch(queries)
-        hist = np.zeros((queries.shape[0], r + 1), dtype=np.int64)
-        _kernels.hamming_radius_histogram(queries, self.codes_, self_offset, hist, scratch)
-        # positions[i, d]: first output slot of query i's codes at distance d
-        positions = np.zeros(hist.size + 1, dtype=np.int64)
-        np.cumsum(hist.ravel(), out=positions[1:])
-        offsets = positions[:: r + 1].copy()
-        positions = positions[:-1].reshape(hist.shape).copy()
-        distances = np.empty(offsets[-1], dtype=np.int32)
-        indices = np.empty(offsets[-1], dtype=np.int64)
-        _kernels.hamming_radius_fill(
-            queries, self.codes_, self_offset, positions, distances, indices, scratch
-        )
-        return distances, indices, offsets
-
-    def radius_neighbors(self, X=None, radius=None, return_distance=True):
+    def radius_neighbors(
+        self, X=None, radius=None, return_distance=True, sort_results=False
+    ):
         """Find every database code within a Hamming radius of each query.
 
         Parameters
@@ -344,6 +350,11 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
             constructor's value.
         return_distance : bool, default=True
             Whether to return the distances.
+        sort_results : bool, default=False
+            Accepted for parity with
+            :meth:`sklearn.neighbors.NearestNeighbors.radius_neighbors`:
+            results are always sorted by (distance, index) here. As there,
+            ``True`` requires ``return_distance=True``.
 
         Returns
         -------
@@ -352,16 +363,17 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
         indices : ndarray of shape (n_queries,), dtype object
             One int64 array per query, ordered by (distance, index).
         """
+        if sort_results and not return_distance:
+            raise ValueError("return_distance must be True if sort_results is True.")
         distances, indices, offsets = self._radius_search(X, radius)
-        ind = np.empty(len(offsets) - 1, dtype=object)
-        ind[:] = np.split(indices, offsets[1:-1])
+        ind = _split_rows(indices, offsets)
         if not return_distance:
             return ind
-        dist = np.empty(len(offsets) - 1, dtype=object)
-        dist[:] = np.split(distances, offsets[1:-1])
-        return dist, ind
+        return _split_rows(distances, offsets), ind
 
-    def radius_neighbors_graph(self, X=None, radius=None, mode="connectivity"):
+    def radius_neighbors_graph(
+        self, X=None, radius=None, mode="connectivity", sort_results=False
+    ):
         """Sparse graph of the neighbours within a Hamming radius.
 
         Parameters
@@ -372,6 +384,9 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
             Inclusive radius; defaults to the constructor's value.
         mode : {'connectivity', 'distance'}, default='connectivity'
             Edge values: ones, or Hamming distances (explicit zeros kept).
+        sort_results : bool, default=False
+            Accepted for parity with scikit-learn; rows are always in
+            (distance, index) order.
 
         Returns
         -------
@@ -381,7 +396,11 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
         if mode not in ("connectivity", "distance"):
             raise ValueError(f"mode must be 'connectivity' or 'distance', got {mode!r}")
         distances, indices, offsets = self._radius_search(X, radius)
-        data = np.ones(len(indices)) if mode == "connectivity" else distances.astype(np.float64)
+        data = (
+            np.ones(len(indices))
+            if mode == "connectivity"
+            else distances.astype(np.float64)
+        )
         return sparse.csr_matrix(
             (data, indices, offsets), shape=(len(offsets) - 1, self.n_samples_fit_)
         )
@@ -405,7 +424,9 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
             Hamming distances as float64, explicit zeros kept.
         """
         check_is_fitted(self)
-        return self.kneighbors_graph(X, mode="distance", n_neighbors=self.n_neighbors + 1)
+        return self.kneighbors_graph(
+            X, mode="distance", n_neighbors=self.n_neighbors + 1
+        )
 
     def fit_transform(self, X, y=None):
         """Index X and return its k-NN distance graph (see ``transform``).

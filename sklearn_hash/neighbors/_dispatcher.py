@@ -1,0 +1,503 @@
+"""Search engines behind HammingNeighbors and the choice between them.
+
+Two exact engines answer the same two questions (k-NN and radius) on
+validated codes:
+
+- ``BruteForce``: the linear scan of ``_kernels`` (every code compared);
+  it splits work between threads by queries, or by database slices when
+  there are too few queries, and assembles radius results block by block.
+- ``MultiIndexHashing``: the hash tables of ``_mih`` (Norouzi et al. 2012),
+  built once by ``MultiIndexTables`` at fit time.
+
+``HammingSearch`` is the one entry point the estimator calls: it picks the
+engine per call ("brute", "mih", or "auto" from a cost estimate) and hands
+queries that hashing would serve badly back to the scan. Both engines return
+results in (distance, index) order, so any mix of them is identical to the
+scan alone. The estimator keeps only parameter handling and output shapes.
+"""
+
+import math
+
+import numpy as np
+
+from .._compat import _openmp_effective_n_threads
+from . import _kernels, _mih
+
+# queries per block: each block streams the database through cache once
+_QUERY_BLOCK = 32
+# radius results are assembled per block of queries to bound the histograms
+_RADIUS_QUERY_BLOCK = 1024
+# below this many queries per thread, threads split the database instead,
+# if it is large enough (bytes) for the split to pay for starting threads
+_SPLIT_DATABASE_BELOW = 4
+_SPLIT_MIN_BYTES = 4 << 20
+
+# Cost model of "auto", in nanoseconds of one core, fitted to the 1-thread
+# CPU-clock runs of benchmarks/bench_mih.py (AMD EPYC Zen 3, AVX2, a loaded
+# machine; sift-wall-codes and random codes, 93k to 747k codes): a scanned
+# code costs _SCAN_NS_PER_CODE + _SCAN_NS_PER_BYTE * n_bytes; a probed bucket
+# _PROBE_NS; a verified candidate, a random access into the codes, costs more
+# as the codes outgrow the caches: _CANDIDATE_NS + _CANDIDATE_NS_PER_MB times
+# their size in MB. Only the ratios matter; they decide scan or probe, never
+# the results.
+_SCAN_NS_PER_CODE = 0.18
+_SCAN_NS_PER_BYTE = 0.046
+_PROBE_NS = 20.0
+_CANDIDATE_NS = 12.0
+_CANDIDATE_NS_PER_MB = 1.0
+# below this many codes, "auto" builds no tables: a scan takes microseconds
+_AUTO_MIN_SAMPLES = 1 << 14
+# "auto" probes a sample first (this share of the queries, at least
+# _AUTO_SAMPLE_MIN, in up to _AUTO_SAMPLE_RUNS runs spread over the batch) with a work budget of _SAMPLE_BUDGET scans per query; it
+# hashes the rest if the sample's cost per query was below a scan, giving
+# each query a budget of _QUERY_BUDGET scans before it is rescanned (on real
+# codes a few percent of the queries cost more than one scan by hashing and
+# still less than a probe plus a rescan would).
+_AUTO_SAMPLE_FRACTION = 32
+_AUTO_SAMPLE_MIN = 8
+_AUTO_SAMPLE_RUNS = 4
+_SAMPLE_BUDGET = 1.0
+_QUERY_BUDGET = 2.0
+# hash only if the sample cost at most this share of a scan: the estimate of
+# a scan is rough, and the scan's speed is steadier than random accesses
+_AUTO_MARGIN = 0.9
+# substrings of at most this many bits get a direct-address offset array
+_DIRECT_MAX_BITS = 24
+_MAX_SUBSTRING_BITS = 32
+
+
+def _merge_sorted_parts(part_dist, part_ind, k):
+    """Merge per-thread top-k lists (n_threads, n_q, k) into the global top-k."""
+    dist = np.concatenate(part_dist, axis=1)
+    ind = np.concatenate(part_ind, axis=1)
+    order = np.lexsort((ind, dist), axis=-1)[:, :k]
+    return np.take_along_axis(dist, order, axis=1), np.take_along_axis(
+        ind, order, axis=1
+    )
+
+
+def _shift(self_offset, start):
+    """Self-exclusion offset of the queries from ``start`` on."""
+    return self_offset + start if self_offset >= 0 else -1
+
+
+def _sample_pieces(n_q):
+    """Split queries [0, n_q) into consecutive pieces (start, stop, sampled).
+
+    The sample is a few runs spread over the batch, not its head: queries
+    often come in groups (from one image, one document), and the head alone
+    can misjudge the batch. Runs keep query rows consecutive, which the
+    self-exclusion offset of the kernels needs.
+    """
+    n_sample = min(n_q, max(_AUTO_SAMPLE_MIN, n_q // _AUTO_SAMPLE_FRACTION))
+    n_runs = max(1, min(_AUTO_SAMPLE_RUNS, n_sample // 4))
+    pieces, done = [], 0
+    for run in range(n_runs):
+        start = run * n_q // n_runs
+        stop = start + (run + 1) * n_sample // n_runs - run * n_sample // n_runs
+        if start > done:
+            pieces.append((done, start, False))
+        pieces.append((start, stop, True))
+        done = stop
+    if done < n_q:
+        pieces.append((done, n_q, False))
+    return pieces
+
+
+def _concat_radius(parts):
+    """Concatenate (distances, indices, offsets) results of consecutive queries."""
+    counts = np.concatenate([np.diff(p[2]) for p in parts])
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        offsets,
+    )
+
+
+class BruteForce:
+    """Exact search by scanning every database code (``_kernels``)."""
+
+    def __init__(self, codes, n_threads):
+        self.codes = codes
+        # no more threads than database rows
+        self.n_threads = max(1, min(n_threads, codes.shape[0]))
+
+    def _scratch(self, queries, n_threads):
+        """One chunk of distances per thread (the kernels' only working memory)."""
+        chunk = _kernels.chunk_rows(queries.shape[1])
+        return np.empty((n_threads, 2 * chunk), dtype=np.int32)
+
+    def kneighbors(self, queries, k, self_offset):
+        n_q, n_threads = queries.shape[0], self.n_threads
+        split = (
+            n_threads > 1
+            and n_q < _SPLIT_DATABASE_BELOW * n_threads
+            and self.codes.nbytes >= _SPLIT_MIN_BYTES
+        )
+        if split:
+            # too few queries to keep every thread busy: split the database instead
+            part_dist = np.empty((n_threads, n_q, k), dtype=np.int32)
+            part_ind = np.empty((n_threads, n_q, k), dtype=np.int64)
+            _kernels.hamming_kneighbors_split(
+                queries,
+                self.codes,
+                part_dist,
+                part_ind,
+                self_offset,
+                self._scratch(queries, n_threads),
+            )
+            return _merge_sorted_parts(part_dist, part_ind, k)
+        distances = np.empty((n_q, k), dtype=np.int32)
+        indices = np.empty((n_q, k), dtype=np.int64)
+        query_block = max(1, min(_QUERY_BLOCK, -(-n_q // n_threads)))
+        # never start more threads than there are blocks: an idle thread
+        # still has to join, which costs milliseconds on a busy machine
+        n_threads = min(n_threads, -(-n_q // query_block))
+        _kernels.hamming_kneighbors(
+            queries,
+            self.codes,
+            distances,
+            indices,
+            self_offset,
+            query_block,
+            self._scratch(queries, n_threads),
+        )
+        return distances, indices
+
+    def radius_neighbors(self, queries, r, self_offset):
+        return _concat_radius(
+            [
+                self._radius_block(
+                    queries[start : start + _RADIUS_QUERY_BLOCK],
+                    r,
+                    _shift(self_offset, start),
+                )
+                for start in range(0, queries.shape[0], _RADIUS_QUERY_BLOCK)
+            ]
+        )
+
+    def _radius_block(self, queries, r, self_offset):
+        """Radius search of one block of queries: (distances, indices, offsets)."""
+        scratch = self._scratch(queries, min(self.n_threads, queries.shape[0]))
+        hist = np.zeros((queries.shape[0], r + 1), dtype=np.int64)
+        _kernels.hamming_radius_histogram(
+            queries, self.codes, self_offset, hist, scratch
+        )
+        # positions[i, d]: first output slot of query i's codes at distance d
+        positions = np.zeros(hist.size + 1, dtype=np.int64)
+        np.cumsum(hist.ravel(), out=positions[1:])
+        offsets = positions[:: r + 1].copy()
+        positions = positions[:-1].reshape(hist.shape).copy()
+        distances = np.empty(offsets[-1], dtype=np.int32)
+        indices = np.empty(offsets[-1], dtype=np.int64)
+        _kernels.hamming_radius_fill(
+            queries, self.codes, self_offset, positions, distances, indices, scratch
+        )
+        return distances, indices, offsets
+
+    def kneighbors_rows(self, queries, k, self_rows):
+        """k-NN of queries that are database rows ``self_rows`` (or None),
+        each excluded from its own result.
+
+        The rows need not be consecutive: one more neighbour is searched
+        without exclusion, then the query's own row is dropped (or, when it
+        is not among them, the last neighbour: the row ties at distance 0
+        with smaller duplicates that all came first).
+        """
+        if self_rows is None:
+            return self.kneighbors(queries, k, -1)
+        dist, ind = self.kneighbors(queries, k + 1, -1)
+        keep = np.argsort(ind == self_rows[:, None], axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(dist, keep, axis=1), np.take_along_axis(
+            ind, keep, axis=1
+        )
+
+    def radius_rows(self, queries, r, self_rows):
+        """Radius search of queries that are database rows ``self_rows`` (or None)."""
+        dist, ind, offsets = self.radius_neighbors(queries, r, -1)
+        if self_rows is None:
+            return dist, ind, offsets
+        row_of = np.repeat(np.arange(len(queries)), np.diff(offsets))
+        keep = ind != self_rows[row_of]
+        counts = np.bincount(row_of[keep], minlength=len(queries))
+        offsets = np.zeros(len(queries) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return dist[keep], ind[keep], offsets
+
+
+def default_n_tables(n_samples, n_bytes):
+    """m = b / log2(n) (Norouzi et al.), rounded up so that substrings have at
+    most about log2(n) bits (direct-address offsets stay near n entries);
+    within [ceil(b / 32), b]."""
+    nbits = 8 * n_bytes
+    m = math.ceil(nbits / max(math.log2(max(n_samples, 2)), 1.0))
+    return int(min(max(m, -(-nbits // _MAX_SUBSTRING_BITS)), nbits))
+
+
+class MultiIndexTables:
+    """One hash table per substring of the codes: CSR-style bucket offsets and ids.
+
+    Table ``t`` covers bits ``[starts[t], starts[t] + lengths[t])``; lengths
+    differ by at most one bit. A table whose substring has at most
+    ``_DIRECT_MAX_BITS`` bits and ``2 ** length <= 2 * n`` addresses its
+    offsets directly by key; longer ones keep their sorted distinct keys
+    (binary search). Built by counting sort in two passes over the codes
+    (sorting for the keyed layout). Plain NumPy arrays: pickles as is.
+    """
+
+    def __init__(self, codes, n_tables):
+        n, n_bytes = codes.shape
+        nbits = 8 * n_bytes
+        lengths = np.full(n_tables, nbits // n_tables, dtype=np.int64)
+        lengths[: nbits % n_tables] += 1
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        self.ids = np.empty((n_tables, n), dtype=np.uint32)
+        keys = np.empty(n, dtype=np.uint32)
+        offsets, distinct = [], []
+        self.meta = np.empty((n_tables, 5), dtype=np.int64)
+        n_offsets = n_keys = 0
+        for t in range(n_tables):
+            _mih.substring_keys(codes, starts[t], lengths[t], keys)
+            if lengths[t] <= _DIRECT_MAX_BITS and 2 ** lengths[t] <= 2 * n:
+                table_offsets = np.zeros(2 ** lengths[t] + 1, dtype=np.uint32)
+                _mih.build_direct_table(keys, table_offsets, self.ids[t])
+                table_keys = None
+            else:
+                order = np.argsort(keys, kind="stable")
+                self.ids[t] = order
+                table_keys, first = np.unique(keys[order], return_index=True)
+                table_offsets = np.append(first, n).astype(np.uint32)
+            self.meta[t] = (
+                starts[t],
+                lengths[t],
+                n_offsets,
+                n_keys,
+                -1 if table_keys is None else len(table_keys),
+            )
+            offsets.append(table_offsets)
+            n_offsets += len(table_offsets)
+            if table_keys is not None:
+                distinct.append(table_keys.astype(np.uint32))
+                n_keys += len(table_keys)
+        self.offsets = np.concatenate(offsets)
+        # one element at least: the kernels take the address of element 0
+        self.keys = (
+            np.concatenate(distinct) if distinct else np.zeros(1, dtype=np.uint32)
+        )
+
+    @property
+    def nbytes(self):
+        return (
+            self.ids.nbytes + self.offsets.nbytes + self.keys.nbytes + self.meta.nbytes
+        )
+
+    @property
+    def n_tables(self):
+        return self.meta.shape[0]
+
+
+class MultiIndexHashing:
+    """Exact search by probing the tables of ``MultiIndexTables`` (``_mih``).
+
+    A query given a budget (in ``_mih``'s cost units, nanoseconds here) that
+    its next probing stage would exceed is searched by ``fallback`` (the
+    scan) instead; the returned cost per query counts both.
+    """
+
+    def __init__(self, codes, tables, n_threads, fallback):
+        self.codes = codes
+        self.tables = tables
+        self.n_threads = n_threads
+        self.fallback = fallback
+
+    def _args(self):
+        t = self.tables
+        return self.codes, t.ids, t.offsets, t.keys, t.meta
+
+    def _n_threads(self, n_q):
+        return max(1, min(self.n_threads, n_q))
+
+    def kneighbors(self, queries, k, self_offset, budget=0.0):
+        """(distances, indices) and the cost per query."""
+        n_q = queries.shape[0]
+        dist = np.empty((n_q, k), dtype=np.int32)
+        ind = np.empty((n_q, k), dtype=np.int64)
+        work = np.empty(n_q, dtype=np.float64)
+        failed = np.zeros(n_q, dtype=np.uint8)
+        _mih.mih_kneighbors(
+            queries,
+            *self._args(),
+            dist,
+            ind,
+            work,
+            failed,
+            self_offset,
+            budget,
+            _PROBE_NS,
+            candidate_cost(self.codes),
+            self._n_threads(n_q),
+        )
+        rows = np.flatnonzero(failed)
+        if rows.size:
+            dist[rows], ind[rows] = self.fallback.kneighbors_rows(
+                queries[rows], k, self._self_rows(rows, self_offset)
+            )
+        return (dist, ind), self._cost(work, rows, scan_passes=1)
+
+    def radius_neighbors(self, queries, r, self_offset, budget=0.0):
+        """(distances, indices, offsets) and the cost per query."""
+        n_q = queries.shape[0]
+        work = np.empty(n_q, dtype=np.float64)
+        failed = np.zeros(n_q, dtype=np.uint8)
+        result = _mih.mih_radius(
+            queries,
+            *self._args(),
+            r,
+            work,
+            failed,
+            self_offset,
+            budget,
+            _PROBE_NS,
+            candidate_cost(self.codes),
+            self._n_threads(n_q),
+        )
+        rows = np.flatnonzero(failed)
+        if rows.size:
+            sub = self.fallback.radius_rows(
+                queries[rows], r, self._self_rows(rows, self_offset)
+            )
+            result = _splice_rows(result, rows, sub)
+        return result, self._cost(work, rows, scan_passes=2)
+
+    @staticmethod
+    def _self_rows(rows, self_offset):
+        return rows + self_offset if self_offset >= 0 else None
+
+    def _cost(self, work, failed_rows, scan_passes):
+        """Mean cost per query: the probing work, plus a scan for each failure."""
+        scan = scan_passes * scan_cost(self.codes)
+        return (work.sum() + scan * len(failed_rows)) / max(len(work), 1)
+
+
+def _splice_rows(result, rows, sub):
+    """Put the results ``sub`` of queries ``rows`` (empty in ``result``) in place."""
+    dist, ind, offsets = result
+    sub_dist, sub_ind, sub_offsets = sub
+    counts = np.diff(offsets)
+    counts[rows] = np.diff(sub_offsets)
+    new_offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=new_offsets[1:])
+    is_sub = np.zeros(len(counts), dtype=bool)
+    is_sub[rows] = True
+    from_sub = np.repeat(is_sub, counts)
+    new_dist = np.empty(new_offsets[-1], dtype=np.int32)
+    new_ind = np.empty(new_offsets[-1], dtype=np.int64)
+    new_dist[~from_sub], new_ind[~from_sub] = dist, ind
+    new_dist[from_sub], new_ind[from_sub] = sub_dist, sub_ind
+    return new_dist, new_ind, new_offsets
+
+
+def scan_cost(codes):
+    """Estimated cost of scanning the database for one query (nanoseconds)."""
+    return codes.shape[0] * (_SCAN_NS_PER_CODE + _SCAN_NS_PER_BYTE * codes.shape[1])
+
+
+def candidate_cost(codes):
+    """Estimated cost of verifying one candidate (nanoseconds)."""
+    return _CANDIDATE_NS + _CANDIDATE_NS_PER_MB * codes.nbytes / 1e6
+
+
+def build_tables(codes, algorithm, n_tables):
+    """Tables for "mih", and for "auto" when it may use them; else None."""
+    n = codes.shape[0]
+    if algorithm == "brute" or (algorithm == "auto" and n < _AUTO_MIN_SAMPLES):
+        return None
+    if n >= 2**32:
+        if algorithm == "auto":
+            return None
+        raise ValueError(
+            f"algorithm='mih' supports fewer than 2**32 codes, got {n}; use 'brute'"
+        )
+    nbits = 8 * codes.shape[1]
+    m = default_n_tables(n, codes.shape[1]) if n_tables is None else n_tables
+    if m > nbits or -(-nbits // m) > _MAX_SUBSTRING_BITS:
+        raise ValueError(
+            f"n_tables must be between {-(-nbits // _MAX_SUBSTRING_BITS)} and {nbits} "
+            f"for {codes.shape[1]}-byte codes (substrings of 1 to "
+            f"{_MAX_SUBSTRING_BITS} bits), got {n_tables}"
+        )
+    return MultiIndexTables(codes, m)
+
+
+class HammingSearch:
+    """The engine choice for one call: ``algorithm`` in {"auto", "brute", "mih"}.
+
+    "mih" probes every query (no budget); "auto" probes a sample of the
+    queries under a budget, then hashes the rest (each query with a budget of
+    about one scan) if the sample's measured cost per query is well below a
+    scan's estimate, else scans them.
+    """
+
+    def __init__(self, codes, tables, algorithm, n_jobs):
+        # resolved once per call: it can take a fraction of a millisecond
+        n_threads = _openmp_effective_n_threads(n_jobs)
+        self.brute = BruteForce(codes, n_threads)
+        self.mih = (
+            None
+            if tables is None
+            else MultiIndexHashing(codes, tables, n_threads, self.brute)
+        )
+        self.algorithm = "brute" if tables is None else algorithm
+        self.codes = codes
+        self.choice = None  # engine used for the bulk of the last call (tests)
+
+    def kneighbors(self, queries, k, self_offset):
+        return self._dispatch(
+            queries,
+            self_offset,
+            1,
+            lambda q, s: self.brute.kneighbors(q, k, s),
+            lambda q, s, b: self.mih.kneighbors(q, k, s, b),
+            lambda parts: tuple(np.concatenate(x) for x in zip(*parts)),
+        )
+
+    def radius_neighbors(self, queries, r, self_offset):
+        return self._dispatch(
+            queries,
+            self_offset,
+            2,
+            lambda q, s: self.brute.radius_neighbors(q, r, s),
+            lambda q, s, b: self.mih.radius_neighbors(q, r, s, b),
+            _concat_radius,
+        )
+
+    def _dispatch(self, queries, self_offset, scan_passes, brute, mih, concat):
+        """Run ``brute(q, self_offset)`` or ``mih(q, self_offset, budget)``."""
+        self.choice = self.algorithm
+        if self.algorithm == "brute":
+            return brute(queries, self_offset)
+        if self.algorithm == "mih":
+            return mih(queries, self_offset, 0.0)[0]
+        scan = scan_passes * scan_cost(self.codes)
+        pieces = _sample_pieces(queries.shape[0])
+        parts, costs, n_sampled = {}, 0.0, 0
+        for start, stop, sampled in pieces:
+            if sampled:
+                parts[start], cost = mih(
+                    queries[start:stop],
+                    _shift(self_offset, start),
+                    _SAMPLE_BUDGET * scan,
+                )
+                costs += cost * (stop - start)
+                n_sampled += stop - start
+        self.choice = "mih" if costs < _AUTO_MARGIN * scan * n_sampled else "brute"
+        for start, stop, sampled in pieces:
+            if not sampled:
+                q, offset = queries[start:stop], _shift(self_offset, start)
+                if self.choice == "mih":
+                    parts[start] = mih(q, offset, _QUERY_BUDGET * scan)[0]
+                else:
+                    parts[start] = brute(q, offset)
+        return concat([parts[start] for start, _, _ in pieces])

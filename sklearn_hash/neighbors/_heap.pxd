@@ -1,0 +1,52 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True
+"""Bounded (distance, index) max-heap for k-NN selection, ordered by distance,
+then by index, so the k kept pairs are the k smallest in that order.
+
+The heap lives in the caller's output row; sentinels (INT32_MAX, INT64_MAX)
+fill it until k real pairs have entered.
+"""
+
+from libc.stdint cimport INT32_MAX, INT64_MAX, int32_t, int64_t
+
+
+cdef inline bint heap_greater(int32_t da, int64_t ia, int32_t db, int64_t ib) noexcept nogil:
+    return da > db or (da == db and ia > ib)
+
+
+cdef inline void heap_replace_top(int32_t *hd, int64_t *hi, int64_t k,
+                                  int32_t d, int64_t j) noexcept nogil:
+    """Replace the max with (d, j) and sift down."""
+    cdef int64_t pos = 0, child
+    while True:
+        child = 2 * pos + 1
+        if child >= k:
+            break
+        if child + 1 < k and heap_greater(hd[child + 1], hi[child + 1], hd[child], hi[child]):
+            child = child + 1
+        if not heap_greater(hd[child], hi[child], d, j):
+            break
+        hd[pos] = hd[child]
+        hi[pos] = hi[child]
+        pos = child
+    hd[pos] = d
+    hi[pos] = j
+
+
+cdef inline void heap_init(int32_t *hd, int64_t *hi, int64_t k) noexcept nogil:
+    cdef int64_t m
+    for m in range(k):
+        hd[m] = INT32_MAX
+        hi[m] = INT64_MAX
+
+
+cdef inline void heap_sort(int32_t *hd, int64_t *hi, int64_t k) noexcept nogil:
+    """In-place heap sort into ascending (distance, index) order."""
+    cdef int64_t last
+    cdef int32_t d
+    cdef int64_t j
+    for last in range(k - 1, 0, -1):
+        d = hd[last]
+        j = hi[last]
+        hd[last] = hd[0]
+        hi[last] = hi[0]
+        heap_replace_top(hd, hi, last, d, j)
