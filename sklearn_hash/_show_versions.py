@@ -34,8 +34,8 @@ def show_versions():
     import numpy
     import scipy
     import sklearn
-    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
+    from ._compat import _openmp_effective_n_threads
     from ._version import __version__
     from .neighbors import _kernels
 

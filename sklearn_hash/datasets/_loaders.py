@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import validate_params
 
 from .._bits import pack_bits
+from .._compat import validate_params
 from ._vecs import read_bvecs, read_fvecs, read_ivecs
 
 
