@@ -86,6 +86,14 @@ def evaluate(name, nbits, seed, args, base, query, relevant):
     }
 
 
+def _cell(name, results, key, digits):
+    """Mean (std) of ``key`` over the seeds, or the single value marked ``det.``."""
+    vals = np.array([r[key] for r in results])
+    if len(vals) == 1:
+        return f"{vals[0]:.{digits}f}" + (" det." if name in DETERMINISTIC else "")
+    return f"{vals.mean():.{digits}f} ({vals.std():.{digits}f})"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", nargs="+", required=True, help="data folders")
@@ -122,27 +130,25 @@ def main():
                         + ", ".join(f"{k} {v:.4f}" for k, v in res.items()),
                         flush=True,
                     )
-                rows.append((Path(folder).name, nbits, name, len(seeds), results))
+                rows.append((Path(folder).name, nbits, name, results))
 
     print(
-        "\n| set | nbits | method | per-query mAP (random ties) | mAP (pessimistic ties) "
-        "| pooled AP (paper) | fit wall s | fit CPU s |"
+        "\n| set | nbits | method | per-query mAP (random ties) "
+        "| mAP (pessimistic ties) | pooled AP (paper) | fit wall s | fit CPU s |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    for data, nbits, name, n_seeds, results in rows:
-
-        def cell(key, digits=3):
-            vals = np.array([r[key] for r in results])
-            if n_seeds == 1:
-                return f"{vals[0]:.{digits}f}" + (
-                    " det." if name in DETERMINISTIC else ""
-                )
-            return f"{vals.mean():.{digits}f} ({vals.std():.{digits}f})"
-
-        print(
-            f"| {data} | {nbits} | {name} | {cell('mAP')} | {cell('mAP_pess')} "
-            f"| {cell('pooled')} | {cell('fit_s', 1)} | {cell('fit_cpu_s', 1)} |"
-        )
+    for data, nbits, name, results in rows:
+        cells = [
+            _cell(name, results, key, digits)
+            for key, digits in [
+                ("mAP", 3),
+                ("mAP_pess", 3),
+                ("pooled", 3),
+                ("fit_s", 1),
+                ("fit_cpu_s", 1),
+            ]
+        ]
+        print(f"| {data} | {nbits} | {name} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

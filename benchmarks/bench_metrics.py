@@ -30,17 +30,18 @@ from sklearn_hash.metrics import (
 from sklearn_hash.metrics._base import _hamming_distances, _relevance
 
 
-def _faiss_criterion(criterion, gt, D, I):
+def _faiss_criterion(criterion, gt, dist, ids):
     """Evaluate a faiss AutoTune criterion on the first ``criterion.nnn`` results."""
     import faiss
 
-    # the subclasses' SWIG methods take raw pointers; the base class's wrappers take arrays
+    # the subclasses' SWIG methods take raw pointers; the base class's wrappers
+    # take arrays
     faiss.AutoTuneCriterion.set_groundtruth(
         criterion, None, np.ascontiguousarray(gt, dtype="int64")
     )
-    D = np.ascontiguousarray(D[:, : criterion.nnn], dtype="float32")
-    I = np.ascontiguousarray(I[:, : criterion.nnn], dtype="int64")
-    return faiss.AutoTuneCriterion.evaluate(criterion, D, I)
+    dist = np.ascontiguousarray(dist[:, : criterion.nnn], dtype="float32")
+    ids = np.ascontiguousarray(ids[:, : criterion.nnn], dtype="int64")
+    return faiss.AutoTuneCriterion.evaluate(criterion, dist, ids)
 
 
 def main(argv=None):
@@ -61,16 +62,16 @@ def main(argv=None):
         query = hasher.transform(data.query)
         index = faiss.IndexBinaryFlat(8 * base.shape[1])
         index.add(base)
-        D, I = index.search(query, 100)
+        dist, ids = index.search(query, 100)
         checks = []
         for r in (1, 10, 100):
             checks.append(
                 (
                     f"1-recall@{r}",
                     _faiss_criterion(
-                        faiss.OneRecallAtRCriterion(n_queries, r), gt, D, I
+                        faiss.OneRecallAtRCriterion(n_queries, r), gt, dist, ids
                     ),
-                    one_recall_at_r(gt, I, r),
+                    one_recall_at_r(gt, ids, r),
                 )
             )
         for k in (10, 100):
@@ -78,9 +79,9 @@ def main(argv=None):
                 (
                     f"{k}-recall@{k}",
                     _faiss_criterion(
-                        faiss.IntersectionCriterion(n_queries, k), gt, D, I
+                        faiss.IntersectionCriterion(n_queries, k), gt, dist, ids
                     ),
-                    recall_at_k(gt, I, k),
+                    recall_at_k(gt, ids, k),
                 )
             )
         distances = _hamming_distances(query, base)

@@ -11,7 +11,8 @@ the speed-up over scikit-learn, and the memory per database vector.
 
 Run from the repository root, e.g.::
 
-    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_rerank.py --clock cpu
+    export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+    python benchmarks/bench_rerank.py --clock cpu
 """
 
 import argparse

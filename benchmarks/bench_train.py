@@ -151,7 +151,8 @@ def main(argv=None):
                         )[2:]
                     )
                     print(
-                        f"| {nbits} | {n_proxies} | {ours:.3f} | {ref:.3f} | {ours / ref:.2f} |",
+                        f"| {nbits} | {n_proxies} | {ours:.3f} | {ref:.3f} "
+                        f"| {ours / ref:.2f} |",
                         flush=True,
                     )
                 else:

@@ -6,8 +6,8 @@ Asymmetric against symmetric codes
 With very short codes, one map for both queries and database wastes capacity.
 :class:`~sklearn_hash.AsymmetricLinV` (Neyshabur et al., 2013) learns linear threshold
 functions for the queries and *free* codes for the database points, so that the inner
-product of a query code and a database code predicts whether they are neighbours. Ranking
-by Hamming distance is ranking by that inner product, so the same
+product of a query code and a database code predicts whether they are neighbours.
+Ranking by Hamming distance is ranking by that inner product, so the same
 :class:`~sklearn_hash.HammingNeighbors` index searches them.
 
 This example follows the paper's protocol on a small slice of the embedded SIFT sample:
@@ -43,9 +43,9 @@ np.put_along_axis(relevant, true_neighbors, True, axis=1)
 # %%
 # Hamming distances of every query to every database code
 # -------------------------------------------------------
-# For an asymmetric hasher, ``fit_transform`` returns the learned *database* codes of the
-# training set and ``transform`` encodes *queries*; for a symmetric one both are the same
-# map.
+# For an asymmetric hasher, ``fit_transform`` returns the learned *database* codes of
+# the training set and ``transform`` encodes *queries*; for a symmetric one both are the
+# same map.
 
 
 def hamming_ranking_map(hasher):

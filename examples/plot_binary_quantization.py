@@ -63,7 +63,8 @@ database, queries = data.base, data.query[:300]
 truth = data.ground_truth[:300, :10]
 n_features = database.shape[1]
 print(
-    f"{name}: {database.shape[0]} vectors of {n_features} dimensions, {len(queries)} queries"
+    f"{name}: {database.shape[0]} vectors of {n_features} dimensions, "
+    f"{len(queries)} queries"
 )
 
 # %%

@@ -9,16 +9,16 @@ graph of distances. Estimators that accept ``metric="precomputed"`` can then wor
 binary codes, with the neighbour search done by popcount kernels instead of float
 distances. This example embeds scikit-learn's hand-written digits with
 :class:`~sklearn.manifold.TSNE` and :class:`~sklearn.manifold.Isomap` from the Hamming
-k-NN graph of 64-bit ITQ codes, in one pipeline each (t-SNE with a short optimisation, to
-keep the example fast).
+k-NN graph of 64-bit ITQ codes, in one pipeline each (t-SNE with a short optimisation,
+to keep the example fast).
 """
 
 # %%
 # The pipelines
 # -------------
 # t-SNE with perplexity 10 needs at least ``3 * 10 + 1`` neighbours in the graph.
-# ``HammingNeighbors.transform`` computes ``n_neighbors + 1`` neighbours, since each point
-# is its own nearest one, as scikit-learn's transformers do.
+# ``HammingNeighbors.transform`` computes ``n_neighbors + 1`` neighbours, since each
+# point is its own nearest one, as scikit-learn's transformers do.
 import matplotlib.pyplot as plt
 from sklearn.datasets import load_digits
 from sklearn.manifold import TSNE, Isomap
@@ -51,8 +51,8 @@ embeddings = {
 # %%
 # What the graph looks like
 # -------------------------
-# A CSR matrix of integer Hamming distances (as float64), ``n_neighbors + 1`` entries per
-# row, explicit zeros kept for a point and its identical codes.
+# A CSR matrix of integer Hamming distances (as float64), ``n_neighbors + 1`` entries
+# per row, explicit zeros kept for a point and its identical codes.
 graph = tsne[:3].fit_transform(X)
 print(type(graph).__name__, graph.shape, graph.nnz // graph.shape[0], "entries per row")
 

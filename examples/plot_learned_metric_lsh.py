@@ -5,8 +5,8 @@ LSH for a learned metric
 
 Random-hyperplane :class:`~sklearn_hash.LSH` preserves the geometry it is given. Jain,
 Kulis and Grauman (2008) hash a *learned* metric instead: first learn a linear map
-:math:`L` under which same-class points are close, then hash :math:`L x`. In scikit-learn
-this is a :class:`~sklearn.pipeline.Pipeline` of
+:math:`L` under which same-class points are close, then hash :math:`L x`. In
+scikit-learn this is a :class:`~sklearn.pipeline.Pipeline` of
 :class:`~sklearn.neighbors.NeighborhoodComponentsAnalysis` and
 :class:`~sklearn_hash.LSH`.
 

@@ -12,11 +12,11 @@ network is trained, and ``n_proxies``, how many points each step compares agains
 Tuning them is ordinary model selection once the search problem is cast as a split:
 :func:`~sklearn_hash.model_selection.query_database_split` stacks database and queries
 into one ``X``, with the queries' true neighbours as ``y`` and a single predefined split
-(train = database, test = queries), and
-:func:`~sklearn_hash.metrics.make_recall_scorer` scores each candidate by its recall. The
-training budget and the data are small here so that the whole grid runs in seconds; the
-defaults (a linear network started at ITQ's codes, 20,000 proxies, up to 1,000 steps with
-early stopping on a held-out tenth of the training set) are meant for real training sets.
+(train = database, test = queries), and :func:`~sklearn_hash.metrics.make_recall_scorer`
+scores each candidate by its recall. The training budget and the data are small here so
+that the whole grid runs in seconds; the defaults (a linear network started at ITQ's
+codes, 20,000 proxies, up to 1,000 steps with early stopping on a held-out tenth of the
+training set) are meant for real training sets.
 """
 
 # %%
@@ -37,8 +37,8 @@ X, y, cv = query_database_split(data.base[:5000], data.query[:200], n_neighbors=
 # %%
 # The grid
 # --------
-# ``beta=None`` is the paper's :math:`\\sqrt{\\text{nbits}}`. ``refit=False``: refitting on
-# all of ``X`` would index the queries too. ``max_steps=40`` bounds each fit; early
+# ``beta=None`` is the paper's :math:`\\sqrt{\\text{nbits}}`. ``refit=False``: refitting
+# on all of ``X`` would index the queries too. ``max_steps=40`` bounds each fit; early
 # stopping is off so that every candidate trains on all of its database.
 nbits = 32
 search = make_pipeline(

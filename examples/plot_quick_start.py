@@ -6,9 +6,10 @@ Quick start: hash, index, search and score
 A hasher turns float vectors into packed binary codes and
 :class:`~sklearn_hash.HammingNeighbors` searches those codes exactly. Put in a
 :class:`~sklearn.pipeline.Pipeline`, the two are one estimator: ``fit`` learns the codes
-and indexes the database, ``predict`` returns the neighbours of queries and ``score`` their
-recall against the exact ground truth. This example runs that on the embedded SIFT sample
-and draws the recall of the true nearest neighbour among the first R retrieved codes.
+and indexes the database, ``predict`` returns the neighbours of queries and ``score``
+their recall against the exact ground truth. This example runs that on the embedded SIFT
+sample and draws the recall of the true nearest neighbour among the first R retrieved
+codes.
 """
 
 # %%
@@ -40,8 +41,8 @@ print("their database indices:", indices[0])
 # %%
 # The same as one estimator
 # -------------------------
-# ``score`` is the 10-recall\@10: the fraction of each query's true 10 nearest neighbours
-# found among the 10 retrieved.
+# ``score`` is the 10-recall\@10: the fraction of each query's true 10 nearest
+# neighbours found among the 10 retrieved.
 from sklearn.pipeline import make_pipeline
 
 from sklearn_hash import ITQ
@@ -63,8 +64,8 @@ for name, search in searches.items():
 # How many candidates to re-rank
 # ------------------------------
 # Codes lose part of the geometry, so one usually retrieves R candidates by Hamming
-# distance and re-ranks them by their true distance. The 1-recall\@R curve tells how large
-# R must be for the true nearest neighbour to be among the candidates.
+# distance and re-ranks them by their true distance. The 1-recall\@R curve tells how
+# large R must be for the true nearest neighbour to be among the candidates.
 import matplotlib.pyplot as plt
 
 from sklearn_hash.plot import RecallAtRDisplay

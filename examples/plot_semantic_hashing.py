@@ -5,16 +5,16 @@ Semantic hashing with a restricted Boltzmann machine
 
 Salakhutdinov and Hinton's *semantic hashing* trains a generative model whose hidden
 units become the bits of a code. A light version with scikit-learn: a
-:class:`~sklearn.neural_network.BernoulliRBM` learns hidden features of the digit images,
-and each hidden unit's activation probability is thresholded at its median over the
-training set, so that every bit is balanced (half ones, half zeros) and the codes use
-their capacity. The thresholding is a three-line transformer that packs the bits in the
-package's layout with :func:`~sklearn_hash.pack_bits`.
+:class:`~sklearn.neural_network.BernoulliRBM` learns hidden features of the digit
+images, and each hidden unit's activation probability is thresholded at its median over
+the training set, so that every bit is balanced (half ones, half zeros) and the codes
+use their capacity. The thresholding is a three-line transformer that packs the bits in
+the package's layout with :func:`~sklearn_hash.pack_bits`.
 
 The codes are compared with :class:`~sklearn_hash.ITQ` and :class:`~sklearn_hash.LSH` at
 the same length by the mean average precision of retrieving same-class digits. On this
-small data set the RBM codes beat random hyperplanes clearly but not ITQ; the bit-balance
-panel shows what the median thresholds buy.
+small data set the RBM codes beat random hyperplanes clearly but not ITQ; the
+bit-balance panel shows what the median thresholds buy.
 """
 
 # %%

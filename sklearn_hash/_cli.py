@@ -111,7 +111,9 @@ def _parse_args(argv, methods):
     parser = argparse.ArgumentParser(
         prog="python -m sklearn_hash",
         description=_DESCRIPTION,
-        epilog=f"methods (--methods; * = in the default run):\n{method_lines}\n\n{_EPILOG}",
+        epilog=(
+            f"methods (--methods; * = in the default run):\n{method_lines}\n\n{_EPILOG}"
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -272,7 +274,7 @@ def _format_line(columns, row=None):
 
 
 def _load_data(args):
-    """The dataset of ``args``; a bad ``--data`` or ``--train`` exits with its message."""
+    """The dataset of ``args``; a bad ``--data`` or ``--train`` exits with a message."""
     from .datasets._evaluation_set import load_evaluation_set
 
     try:

@@ -266,6 +266,7 @@ class PCAHashing(BaseHasher):
                 "are constant zeros. Use LSH(rotate=True, train_thresholds=True) for "
                 "codes longer than the dimension.",
                 UserWarning,
+                stacklevel=2,
             )
         self.mean_, self.components_, variances = padded_principal_directions(
             X, self.nbits

@@ -98,12 +98,12 @@ def test_gain_matrix_matches_dense_definition():
         labels, scores + 1, 3, 0.7, 0.5
     )
     np.testing.assert_allclose(gain.toarray(), dense, rtol=1e-5, atol=1e-7)
-    v, l = (
+    right, left = (
         np.sign(rng.randn(9)).astype(np.float32),
         np.sign(rng.randn(12)).astype(np.float32),
     )
-    np.testing.assert_allclose(gain @ v, dense @ v, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(l @ gain, l @ dense, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(gain @ right, dense @ right, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(left @ gain, left @ dense, rtol=1e-4, atol=1e-6)
 
 
 def _exact_loss(hasher, X, positives):
@@ -158,7 +158,7 @@ def test_deterministic_under_random_state(database, solver):
 
 
 def test_learned_codes_rank_neighbours_well_on_blobs():
-    """On well-separated blobs the codes rank true neighbours high and the loss falls."""
+    """On well-separated blobs the codes rank true neighbours high; the loss falls."""
     X, _ = _blobs(n_samples=200)
     hasher = AsymmetricLinV(nbits=8, n_neighbors=15, random_state=0, **FAST)
     database = hasher.fit_transform(X)

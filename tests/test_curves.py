@@ -69,7 +69,8 @@ def test_curve_points_are_the_distance_levels(seed, average):
             _radius_reference(relevant, distances, t, average, 0.0)
         )
     assert recall[-1] == pytest.approx(1.0) and np.all(np.diff(recall) >= 0)
-    # the curve does not depend on the order of items within a tie (nor at all on columns)
+    # the curve does not depend on the order of items within a tie (nor at all on
+    # columns)
     perm = np.random.default_rng(seed).permutation(distances.shape[1])
     again = hamming_precision_recall_curve(
         relevant[:, perm], distances[:, perm], average=average
@@ -161,30 +162,30 @@ def test_recall_at_r_curve_matches_loop_and_point_metrics(seed, n_true):
         assert curve[n_true - 1] == pytest.approx(recall_at_k(true, retrieved, n_true))
 
 
-def _faiss_one_recall(I, gt, rank):
-    """faiss's own 1-recall@R, as in its benchs/ scripts: (I[:, :rank] == gt[:, :1]).sum() / nq."""
-    return (I[:, :rank] == gt[:, :1]).sum() / float(I.shape[0])
+def _faiss_one_recall(ids, gt, rank):
+    """faiss's own 1-recall@R, computed as in its benchs/ scripts."""
+    return (ids[:, :rank] == gt[:, :1]).sum() / float(ids.shape[0])
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_one_recall_agrees_with_faiss_formula_on_tied_hamming_results(seed):
-    """On a faiss-like result (Hamming top-k, ties broken arbitrarily) both agree at every R."""
+    """Both agree at every R on faiss-like results: Hamming top-k, ties in any order."""
     from sklearn_hash._bits import hamming_kneighbors_reference
 
     rng = np.random.default_rng(seed)
     db = rng.integers(0, 256, size=(300, 1), dtype=np.uint8)  # 8-bit codes: many ties
     q = rng.integers(0, 256, size=(40, 1), dtype=np.uint8)
-    D, I = hamming_kneighbors_reference(q, db, 50)
+    dist, ids = hamming_kneighbors_reference(q, db, 50)
     # faiss orders items within a tie its own way: shuffle within ties
-    I = np.take_along_axis(I, np.lexsort((rng.random(D.shape), D)), axis=1)
+    ids = np.take_along_axis(ids, np.lexsort((rng.random(dist.shape), dist)), axis=1)
     gt = np.array([rng.permutation(300)[:5] for _ in range(40)])
-    gt[:20, 0] = I[:20, rng.integers(0, 50)]
-    _, curve = recall_at_r_curve(gt, I)
+    gt[:20, 0] = ids[:20, rng.integers(0, 50)]
+    _, curve = recall_at_r_curve(gt, ids)
     for rank in (1, 10, 50):
-        assert one_recall_at_r(gt, I, rank) == pytest.approx(
-            _faiss_one_recall(I, gt, rank)
+        assert one_recall_at_r(gt, ids, rank) == pytest.approx(
+            _faiss_one_recall(ids, gt, rank)
         )
-        assert curve[rank - 1] == pytest.approx(_faiss_one_recall(I, gt, rank))
+        assert curve[rank - 1] == pytest.approx(_faiss_one_recall(ids, gt, rank))
 
 
 def test_recall_at_r_curve_bad_n_true():

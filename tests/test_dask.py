@@ -13,10 +13,6 @@ import textwrap
 
 import numpy as np
 import pytest
-
-da = pytest.importorskip("dask.array")
-distributed = pytest.importorskip("distributed")
-
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
@@ -31,7 +27,12 @@ from sklearn_hash import (
     PCAHashing,
     SpectralHashing,
 )
-from sklearn_hash.dask import DaskHammingNeighbors, transform
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+# sklearn_hash.dask imports dask: only after the skips above, so no dask -> skip
+from sklearn_hash.dask import DaskHammingNeighbors, transform  # noqa: E402
 
 N_DB = 400
 

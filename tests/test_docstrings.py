@@ -49,7 +49,7 @@ def _public_names():
 
 
 def _own_members(klass):
-    """Public methods and properties defined in sklearn_hash (not inherited from sklearn)."""
+    """Public methods and properties defined in sklearn_hash, not inherited ones."""
     for name in sorted(dir(klass)):
         if name.startswith("_"):
             continue

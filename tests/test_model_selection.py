@@ -118,7 +118,7 @@ def test_kfold_split_ground_truth_is_within_each_test_fold():
 
 
 def test_grid_search_over_nbits_picks_the_longest_codes():
-    """The done criterion: GridSearchCV over nbits with the split helper and the scorer."""
+    """The done criterion: GridSearchCV over nbits with the split helper, the scorer."""
     data = load_sift_skimage()
     X, y, cv = query_database_split(data.base[:8000], data.query[:100], n_neighbors=10)
     pipe = make_pipeline(

@@ -32,7 +32,8 @@ def test_pipeline_fit_predict_score_clone_pickle(sift):
             [len(set(p) & set(t[:10])) / 10 for p, t in zip(pred, sift.ground_truth)]
         )
     )
-    # 1-recall@10 of 64-bit centred LSH on this set is 0.43 (seed 0); random would be ~0.0003
+    # 1-recall@10 of 64-bit centred LSH on this set is 0.43 (seed 0); random would be
+    # ~0.0003
     assert one_recall_at_r(sift.ground_truth, pred) > 0.35
     again = pickle.loads(pickle.dumps(pipe))
     np.testing.assert_array_equal(again.predict(sift.query), pred)

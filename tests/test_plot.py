@@ -3,10 +3,6 @@ import sys
 
 import numpy as np
 import pytest
-
-matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 from sklearn.pipeline import make_pipeline
 
 from sklearn_hash import LSH, HammingNeighbors, pack_bits
@@ -22,6 +18,11 @@ from sklearn_hash.plot import (
     RecallAtRDisplay,
     RecallSpeedDisplay,
 )
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+# pyplot only after the skip (no matplotlib -> skip) and after choosing the backend
+import matplotlib.pyplot as plt  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

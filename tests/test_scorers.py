@@ -61,7 +61,8 @@ def test_grid_search_over_nbits_with_split_helper_and_scorer(blobs):
 def test_database_test_mode_searches_the_fold_itself():
     codes = pack_bits(np.eye(8, dtype=bool)[[0, 0, 1, 1, 2, 2]])
     index = HammingNeighbors(n_neighbors=1)
-    # each code's twin is its nearest neighbour (self excluded), at fold positions 1,0,3,2,5,4
+    # each code's twin is its nearest neighbour (self excluded), at fold positions
+    # 1,0,3,2,5,4
     y = np.array([[1], [0], [3], [2], [5], [4]])
     assert (
         make_recall_scorer(k=1, database="test")(index.fit(codes[:1]), codes, y) == 1.0

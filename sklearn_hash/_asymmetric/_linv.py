@@ -549,6 +549,7 @@ class AsymmetricLinV(BaseHasher):
                 f"n_samples={n_samples}; "
                 f"using n_neighbors={n_samples - 1}",
                 UserWarning,
+                stacklevel=2,
             )
             return n_samples - 1
         return self.n_neighbors

@@ -479,8 +479,9 @@ class NeuralProxyHash(BaseHasher):
                 (hidden, self.nbits),
             ):
                 raise ValueError(
-                    "warm_start=True needs the same n_features, hidden_layer_sizes and "
-                    f"nbits as the previous fit: got {(n_features, hidden, self.nbits)}, "
+                    "warm_start=True needs the same n_features, hidden_layer_sizes "
+                    "and nbits as the previous fit: got "
+                    f"{(n_features, hidden, self.nbits)}, "
                     f"fitted {(previous_n_features, *self._fitted_architecture)}"
                 )
             self.network_.layers[-1].beta = beta
@@ -523,9 +524,10 @@ class NeuralProxyHash(BaseHasher):
         batchnorm.running_var[...] = Z.var(axis=0, ddof=1)
 
     def _validation_split(self, X, Xn, early_stopping, rng):
-        """Training rows, and (queries, database, true nearest neighbour) if early stopping.
+        """Training rows, and the validation set if early stopping.
 
-        The validation database is the training rows, or a random subset of
+        The validation set is (queries, database, true nearest neighbour). The
+        validation database is the training rows, or a random subset of
         ``_MAX_VALIDATION_DATABASE`` of them, so a check costs the same at any
         training-set size.
         """

@@ -299,8 +299,9 @@ class DaskHammingNeighbors(BaseEstimator):
     ``X=None`` searches the database for itself, each code excluded from its
     own result (scikit-learn's rule), as lazy dask arrays chunked by shard:
     every shard's codes are sent to every other shard (n_shards squared
-    tasks, plus the merges). A fitted estimator holds futures of its client and cannot be
-    pickled usefully; an unfitted one clones and pickles as usual.
+    tasks, plus the merges). A fitted estimator holds futures of its client
+    and cannot be pickled usefully; an unfitted one clones and pickles as
+    usual.
 
     References
     ----------

@@ -1,4 +1,4 @@
-"""Datasets: the embedded SIFT sample, loaders of vector sets, the ANN corpus formats."""
+"""Datasets: the embedded SIFT sample, vector set loaders, the ANN corpus formats."""
 
 from ._embedded import load_sift_skimage
 from ._loaders import load_ann_benchmarks, load_vector_folder

@@ -82,7 +82,8 @@ def load_ann_benchmarks(path):
         missing = [key for key in ("train", "test", "neighbors") if key not in f]
         if missing:
             raise ValueError(
-                f"{path} is not an ann-benchmarks file: no dataset {', '.join(missing)} "
+                f"{path} is not an ann-benchmarks file: "
+                f"no dataset {', '.join(missing)} "
                 f"(it has {', '.join(sorted(f)) or 'nothing'})"
             )
         metric = f.attrs.get("distance", None)
@@ -106,7 +107,8 @@ def load_ann_benchmarks(path):
     )
 
 
-# file stems (after an optional "<name>_" prefix, as TEXMEX's "sift_base.fvecs") per role
+# file stems per role, after an optional "<name>_" prefix (as in TEXMEX's
+# "sift_base.fvecs")
 _ROLES = {
     "base": ("base",),
     "query": ("query",),
@@ -197,8 +199,8 @@ def load_vector_folder(path, *, dtype=np.float32):
     for role in ("base", "query"):
         if files[role] is None:
             raise ValueError(
-                f"no {role} file in {folder}: expected {role}.npy, {role}.fvecs, {role}.bvecs "
-                f"or <name>_{role}.<ext>"
+                f"no {role} file in {folder}: expected {role}.npy, {role}.fvecs, "
+                f"{role}.bvecs or <name>_{role}.<ext>"
             )
     data = Bunch()
     for role, file in files.items():
