@@ -26,7 +26,10 @@ def openmp_flags(compiler):
     if compiler.compiler_type == "msvc":
         candidates = [(["/openmp"], [])]
     else:
-        candidates = [(["-fopenmp"], ["-fopenmp"]), (["-Xpreprocessor", "-fopenmp"], ["-lomp"])]
+        candidates = [
+            (["-fopenmp"], ["-fopenmp"]),
+            (["-Xpreprocessor", "-fopenmp"], ["-lomp"]),
+        ]
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "probe.c")
         with open(src, "w") as f:
@@ -40,7 +43,9 @@ def openmp_flags(compiler):
             except Exception:  # noqa: BLE001 - any failure means "no OpenMP here"
                 continue
             return cflags, lflags
-    print("sklearn_hash: OpenMP not available, building serial kernels", file=sys.stderr)
+    print(
+        "sklearn_hash: OpenMP not available, building serial kernels", file=sys.stderr
+    )
     return [], []
 
 

@@ -130,15 +130,20 @@ def grid(args):
                     print(f"| {name} | {nbits} | {n_threads} | {row}")
 
 
+def search_call(nn, queries, kind, value):
+    """The timed call: k-NN with k = value, or radius search with radius = value."""
+    if kind == "k":
+        return lambda: nn.kneighbors(queries, n_neighbors=value)
+    return lambda: nn.radius_neighbors(queries, radius=value)
+
+
 def search_row(engines, queries, kind, value, n_threads, args):
     q_s, results = {}, {}
     for algo, nn in engines.items():
         nn.set_params(n_jobs=n_threads)
-        if kind == "k":
-            fn = lambda nn=nn: nn.kneighbors(queries, n_neighbors=value)
-        else:
-            fn = lambda nn=nn: nn.radius_neighbors(queries, radius=value)
-        seconds, results[algo] = timed(fn, args.repeats, args.clock)
+        seconds, results[algo] = timed(
+            search_call(nn, queries, kind, value), args.repeats, args.clock
+        )
         q_s[algo] = len(queries) / seconds
     assert same_results(results["brute"], results["mih"]), "mih differs from brute"
     assert same_results(results["brute"], results["auto"]), "auto differs from brute"
@@ -188,20 +193,17 @@ def scaling(args):
         for kind, value in (("k", 10), ("r", 6)):
             q_s = {}
             for algo, nn in engines.items():
-                if kind == "k":
-                    fn = lambda nn=nn: nn.kneighbors(queries, n_neighbors=10)
-                else:
-                    fn = lambda nn=nn: nn.radius_neighbors(queries, radius=6)
-                seconds, _ = timed(fn, args.repeats, args.clock)
+                call = search_call(nn, queries, kind, value)
+                seconds, _ = timed(call, args.repeats, args.clock)
                 q_s[algo] = len(queries) / seconds
-            cand = candidates_per_query(
-                engines["mih"], queries, **({"k": 10} if kind == "k" else {"radius": 6})
-            )
-            label = "k=10" if kind == "k" else "radius 6"
+            criterion = {"k": value} if kind == "k" else {"radius": value}
+            cand = candidates_per_query(engines["mih"], queries, **criterion)
+            label = f"k={value}" if kind == "k" else f"radius {value}"
+            mih = engines["mih"]
             print(
-                f"| {len(db)} | {engines['mih'].n_tables_} | {build:.2f} | "
-                f"{engines['mih'].index_nbytes_ / 1e6:.1f} | {db.nbytes / 1e6:.1f} | "
-                f"{label} | {q_s['brute']:.0f} | {q_s['mih']:.0f} | {q_s['auto']:.0f} | "
+                f"| {len(db)} | {mih.n_tables_} | {build:.2f} | "
+                f"{mih.index_nbytes_ / 1e6:.1f} | {db.nbytes / 1e6:.1f} | {label} | "
+                f"{q_s['brute']:.0f} | {q_s['mih']:.0f} | {q_s['auto']:.0f} | "
                 f"{q_s['mih'] / q_s['brute']:.2f} | {cand:.0f} | {len(db) / cand:.0f} |"
             )
 

@@ -245,3 +245,21 @@ def recall_at_r_curve(true_neighbors, retrieved_neighbors, *, n_true=1):
     hits = np.cumsum(is_true & first, axis=1)
     recall = hits.mean(axis=0) / n_true
     return np.arange(1, retrieved.shape[1] + 1), recall
+
+
+def neighbor_recall(y_true, retrieved):
+    """Recall of retrieved neighbour indices, the rule of ``HammingNeighbors.score``.
+
+    With ``k = retrieved.shape[1]``: k-recall@k if ``y_true`` has at least k
+    columns, 1-recall@k if it has one column or is 1-D.
+    """
+    y_true = np.asarray(y_true)
+    k = retrieved.shape[1]
+    if y_true.ndim == 1 or y_true.shape[1] == 1:
+        return one_recall_at_r(y_true, retrieved, r=k)
+    if y_true.shape[1] < k:
+        raise ValueError(
+            f"y must have 1 column (1-recall@k) or at least n_neighbors={k} "
+            f"columns (recall@k), got {y_true.shape[1]}"
+        )
+    return recall_at_k(y_true, retrieved, k=k)

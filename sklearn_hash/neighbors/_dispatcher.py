@@ -48,7 +48,8 @@ _CANDIDATE_NS_PER_MB = 1.0
 # below this many codes, "auto" builds no tables: a scan takes microseconds
 _AUTO_MIN_SAMPLES = 1 << 14
 # "auto" probes a sample first (this share of the queries, at least
-# _AUTO_SAMPLE_MIN, in up to _AUTO_SAMPLE_RUNS runs spread over the batch) with a work budget of _SAMPLE_BUDGET scans per query; it
+# _AUTO_SAMPLE_MIN, in up to _AUTO_SAMPLE_RUNS runs spread over the batch) with
+# a work budget of _SAMPLE_BUDGET scans per query; it
 # hashes the rest if the sample's cost per query was below a scan, giving
 # each query a budget of _QUERY_BUDGET scans before it is rescanned (on real
 # codes a few percent of the queries cost more than one scan by hashing and

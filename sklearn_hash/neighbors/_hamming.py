@@ -28,7 +28,8 @@ def check_codes(estimator, X, *, reset, name="X"):
         raise TypeError(
             f"{name} must be packed binary codes of dtype uint8 with shape "
             f"(n_samples, ceil(nbits / 8)), got dtype {X.dtype}. Encode float vectors "
-            "with a hasher (e.g. sklearn_hash.LSH) or pack bits with sklearn_hash.pack_bits."
+            "with a hasher (e.g. sklearn_hash.LSH) or pack bits with "
+            "sklearn_hash.pack_bits."
         )
     return X
 
@@ -283,9 +284,10 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
             self.n_neighbors if n_neighbors is None else n_neighbors, "n_neighbors"
         )
         available = self.n_samples_fit_ - (self_offset >= 0)
+        excluded = " - 1 (X=None excludes each point)" if X is None else ""
         if k > available:
             raise ValueError(
-                f"Expected n_neighbors <= n_samples_fit{' - 1 (X=None excludes each point)' if X is None else ''}, "
+                f"Expected n_neighbors <= n_samples_fit{excluded}, "
                 f"but n_neighbors = {k}, n_samples_fit = {self.n_samples_fit_}"
             )
         distances, indices = self._search().kneighbors(queries, k, self_offset)
@@ -407,7 +409,7 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
 
     # -- transformer / predictor / scorer -------------------------------------------
     def transform(self, X):
-        """Sparse k-NN distance graph, as :class:`~sklearn.neighbors.KNeighborsTransformer`.
+        """Sparse k-NN distance graph, as scikit-learn's ``KNeighborsTransformer``.
 
         As there, one extra neighbour is computed (``n_neighbors + 1``) since
         a query that is also in the database is its own nearest neighbour,
@@ -483,20 +485,11 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
         score : float
             Recall in [0, 1].
         """
-        from ..metrics import one_recall_at_r, recall_at_k
+        from ..metrics._recall import neighbor_recall
 
         if sample_weight is not None:
             raise ValueError("sample_weight is not supported by HammingNeighbors.score")
-        retrieved = self.predict(X)
-        y = np.asarray(y)
-        if y.ndim == 1 or y.shape[1] == 1:
-            return one_recall_at_r(y, retrieved, r=retrieved.shape[1])
-        if y.shape[1] < retrieved.shape[1]:
-            raise ValueError(
-                f"y must have 1 column (1-recall@k) or at least n_neighbors={retrieved.shape[1]} "
-                f"columns (recall@k), got {y.shape[1]}"
-            )
-        return recall_at_k(y, retrieved, k=retrieved.shape[1])
+        return neighbor_recall(y, self.predict(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -33,26 +33,6 @@ def _check_positive_int(value, name):
     return int(value)
 
 
-def neighbor_recall(y_true, retrieved):
-    """Recall of retrieved neighbour indices, the rule of ``HammingNeighbors.score``.
-
-    With ``k = retrieved.shape[1]``: k-recall@k if ``y_true`` has at least k
-    columns, 1-recall@k if it has one column or is 1-D.
-    """
-    from ..metrics import one_recall_at_r, recall_at_k
-
-    y_true = np.asarray(y_true)
-    k = retrieved.shape[1]
-    if y_true.ndim == 1 or y_true.shape[1] == 1:
-        return one_recall_at_r(y_true, retrieved, r=k)
-    if y_true.shape[1] < k:
-        raise ValueError(
-            f"y must have 1 column (1-recall@k) or at least n_neighbors={k} "
-            f"columns (recall@k), got {y_true.shape[1]}"
-        )
-    return recall_at_k(y_true, retrieved, k=k)
-
-
 class RerankNeighbors(BaseEstimator):
     """Nearest neighbours by Hamming candidates re-scored with the original vectors.
 
@@ -453,6 +433,8 @@ class RerankNeighbors(BaseEstimator):
         """
         if sample_weight is not None:
             raise ValueError("sample_weight is not supported by RerankNeighbors.score")
+        from ..metrics._recall import neighbor_recall
+
         return neighbor_recall(y, self.predict(X))
 
     def __sklearn_tags__(self):
