@@ -7,12 +7,12 @@ import dask.array as da
 import numpy as np
 from dask import delayed
 from distributed import default_client, wait
-from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, _fit_context
 from ..neighbors import HammingNeighbors
+from ..neighbors._graph import check_graph_mode, kneighbors_graph, neighbors_graph
 
 # partial results merged per task of the reduction tree (as dask's split_every)
 _MERGE_FAN_IN = 8
@@ -512,21 +512,11 @@ class DaskHammingNeighbors(BaseEstimator):
             Row ``i`` holds the neighbours of query ``i`` in (distance, index)
             order, as float64.
         """
-        if mode not in ("connectivity", "distance"):
-            raise ValueError(f"mode must be 'connectivity' or 'distance', got {mode!r}")
+        check_graph_mode(mode)
         distances, indices = self.kneighbors(X, n_neighbors)
         if isinstance(indices, da.Array):
             distances, indices = self._compute([distances, indices])
-        n_queries, k = indices.shape
-        data = (
-            np.ones(n_queries * k)
-            if mode == "connectivity"
-            else distances.ravel().astype(np.float64)
-        )
-        return sparse.csr_matrix(
-            (data, indices.ravel(), np.arange(0, n_queries * k + 1, k)),
-            shape=(n_queries, self.n_samples_fit_),
-        )
+        return kneighbors_graph(distances, indices, self.n_samples_fit_, mode)
 
     def _radius_delayed(self, X, radius):
         radius = self.radius if radius is None else radius
@@ -599,22 +589,14 @@ class DaskHammingNeighbors(BaseEstimator):
         graph : sparse matrix of shape (n_queries, n_samples_fit), CSR
             Edges as float64, each row in (distance, index) order.
         """
-        if mode not in ("connectivity", "distance"):
-            raise ValueError(f"mode must be 'connectivity' or 'distance', got {mode!r}")
+        check_graph_mode(mode)
         merged, sizes, _ = self._radius_delayed(X, radius)
         flat = self._compute(merged)
         distances, indices, indptr = _radius_to_csr(
             tuple(np.concatenate(p) for p in zip(*_shift_queries(flat, sizes))),
             sum(sizes),
         )
-        data = (
-            np.ones(len(indices))
-            if mode == "connectivity"
-            else distances.astype(np.float64)
-        )
-        return sparse.csr_matrix(
-            (data, indices, indptr), shape=(len(indptr) - 1, self.n_samples_fit_)
-        )
+        return neighbors_graph(distances, indices, indptr, self.n_samples_fit_, mode)
 
 
 def _shift_queries(flat_blocks, sizes):

@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._compat import Interval, StrOptions, _fit_context
 from ._dispatcher import HammingSearch, build_tables
+from ._graph import check_graph_mode, kneighbors_graph, neighbors_graph
 
 
 def check_codes(estimator, X, *, reset, name="X"):
@@ -311,19 +312,9 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
             Row ``i`` holds the neighbours of query ``i`` in (distance, index)
             order, as float64.
         """
-        if mode not in ("connectivity", "distance"):
-            raise ValueError(f"mode must be 'connectivity' or 'distance', got {mode!r}")
+        check_graph_mode(mode)
         distances, indices = self.kneighbors(X, n_neighbors)
-        n_q, k = indices.shape
-        data = (
-            np.ones(n_q * k)
-            if mode == "connectivity"
-            else distances.ravel().astype(np.float64)
-        )
-        return sparse.csr_matrix(
-            (data, indices.ravel(), np.arange(0, n_q * k + 1, k)),
-            shape=(n_q, self.n_samples_fit_),
-        )
+        return kneighbors_graph(distances, indices, self.n_samples_fit_, mode)
 
     # -- radius ----------------------------------------------------------------------
     def _radius_search(self, X, radius):
@@ -395,17 +386,9 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
         graph : sparse matrix of shape (n_queries, n_samples_fit), CSR
             Edges as float64, each row in (distance, index) order.
         """
-        if mode not in ("connectivity", "distance"):
-            raise ValueError(f"mode must be 'connectivity' or 'distance', got {mode!r}")
+        check_graph_mode(mode)
         distances, indices, offsets = self._radius_search(X, radius)
-        data = (
-            np.ones(len(indices))
-            if mode == "connectivity"
-            else distances.astype(np.float64)
-        )
-        return sparse.csr_matrix(
-            (data, indices, offsets), shape=(len(offsets) - 1, self.n_samples_fit_)
-        )
+        return neighbors_graph(distances, indices, offsets, self.n_samples_fit_, mode)
 
     # -- transformer / predictor / scorer -------------------------------------------
     def transform(self, X):
