@@ -106,7 +106,7 @@ def test_radius_neighbors_matches_reference(popcount_path, problem, radius, use_
         np.testing.assert_array_equal(dist[row], full[row, expected])
 
 
-@pytest.mark.parametrize("nbytes", [8, 16, 32, 64, 128, 24, 3])
+@pytest.mark.parametrize("nbytes", [8, 16, 32, 64, 128, 24, 48, 96, 3])
 def test_specialised_widths_and_threads_agree(popcount_path, nbytes):
     rng = np.random.default_rng(nbytes)
     db = random_codes(rng, 3000, 8 * nbytes, n_distinct=500)

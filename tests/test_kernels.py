@@ -19,12 +19,18 @@ import numpy as np
 import pytest
 
 from sklearn_hash import HammingNeighbors
-from sklearn_hash._bits import hamming_distances_reference, hamming_kneighbors_reference
+from sklearn_hash._bits import hamming_kneighbors_reference
+
+# the dense NumPy distances of evaluation (unpacked bits, one matrix product):
+# independent of the popcount kernels; _bits.hamming_distances_reference,
+# which this file used, was folded into it by the metrics merge
+from sklearn_hash.metrics._base import _hamming_distances as hamming_distances_reference
 from sklearn_hash.neighbors import _kernels
 
 PATHS = [p for p in _kernels.PATHS if _kernels.popcount_path_available(p)]
-# every width class some path specialises, with tails of every kind
-WIDTHS = [1, 3, 4, 7, 8, 12, 16, 24, 32, 40, 64, 72, 96, 128, 136, 200]
+# every width class some path specialises, with tails of every kind (48 and 96:
+# 384- and 768-bit sign codes of text embeddings; 80: a 16-byte AVX2 tail)
+WIDTHS = [1, 3, 4, 7, 8, 12, 16, 24, 32, 40, 48, 56, 64, 72, 80, 96, 128, 136, 200]
 HERE = Path(__file__).parent
 NEIGHBORS = HERE.parent / "sklearn_hash" / "neighbors"
 
@@ -66,7 +72,7 @@ def test_every_path_matches_reference_at_every_width(path, auto_dispatch):
 
 def test_measured_choice_is_the_fastest_usable_path(auto_dispatch):
     _kernels._reset_choices()
-    for nb in (8, 16, 32, 64, 24, 200):
+    for nb in (8, 16, 32, 64, 24, 48, 96, 200):
         chosen = _kernels.popcount_path(nb)
         timings = _kernels.path_timings(nb)
         key = nb if nb <= 128 else ">128"
@@ -264,7 +270,7 @@ def emulated_kneighbors(lib, path, queries, db, k, chunk):
 
 
 @pytest.mark.parametrize("path", ["avx512", "avx2"])
-@pytest.mark.parametrize("nb", [8, 16, 32, 64, 24, 128])
+@pytest.mark.parametrize("nb", [8, 16, 32, 64, 24, 128, 48, 96])
 def test_emulated_fused_knn_scan_matches_reference(emulated, path, nb):
     rng = np.random.default_rng(nb)
     # few distinct codes: ties everywhere, the exact (distance, index) order matters

@@ -80,8 +80,10 @@ SH_INLINE uint64_t sh_load64(const uint8_t *p) {
 }
 
 /* The scalar distance loops; POPCOUNT is a function-like macro. Widths 8, 16,
- * 24, 32, 64, 128 (and 4, 32-bit codes) get a constant trip count so the
- * compiler unrolls (a run-time trip count costs about 2x per word). NAME##_below is the fused k-NN variant: the branch is taken
+ * 24, 32, 64, 128, the embedding widths 48 and 96 (384- and 768-bit sign
+ * codes) and 4 (32-bit codes) get a constant trip count so the compiler
+ * unrolls (a run-time trip count costs about 2x per word). NAME##_below is
+ * the fused k-NN variant: the branch is taken
  * rarely once the heap is full, so it predicts well. */
 #define SH_DEFINE_ROW(NAME, ATTR, POPCOUNT)                                        \
     SH_INLINE int32_t NAME##_one(const uint8_t *q, const uint8_t *d, int64_t nb) { \
@@ -114,6 +116,8 @@ SH_INLINE uint64_t sh_load64(const uint8_t *p) {
         case 64: for (j = 0; j < n; j++) out[j] = NAME##_one(q, db + j * 64, 64); break; \
         case 24: for (j = 0; j < n; j++) out[j] = NAME##_one(q, db + j * 24, 24); break; \
         case 128: for (j = 0; j < n; j++) out[j] = NAME##_one(q, db + j * 128, 128); break; \
+        case 48: for (j = 0; j < n; j++) out[j] = NAME##_one(q, db + j * 48, 48); break; \
+        case 96: for (j = 0; j < n; j++) out[j] = NAME##_one(q, db + j * 96, 96); break; \
         default: for (j = 0; j < n; j++) out[j] = NAME##_one(q, db + j * nb, nb);        \
         }                                                                          \
     }                                                                              \
@@ -140,6 +144,8 @@ SH_INLINE uint64_t sh_load64(const uint8_t *p) {
         case 64: return NAME##_below_w(q, db, n, 64, bound, dist, cand);           \
         case 24: return NAME##_below_w(q, db, n, 24, bound, dist, cand);           \
         case 128: return NAME##_below_w(q, db, n, 128, bound, dist, cand);         \
+        case 48: return NAME##_below_w(q, db, n, 48, bound, dist, cand);           \
+        case 96: return NAME##_below_w(q, db, n, 96, bound, dist, cand);           \
         default: return NAME##_below_w(q, db, n, nb, bound, dist, cand);           \
         }                                                                          \
     }
@@ -155,8 +161,9 @@ SH_DEFINE_ROW(sh_row_generic, , sh_popcount64_swar)
 SH_DEFINE_ROW(sh_row_popcnt, SH_TARGET("popcnt"), SH_POPCNT_BUILTIN)
 
 /* AVX2: byte popcounts by nibble lookup (Mula, Kurz, Lemire 2018), summed per
- * code with SAD. Specialised for 8- and 16-byte codes and multiples of 32
- * bytes; other widths use the POPCNT loop. */
+ * code with SAD. Specialised for 8- and 16-byte codes and multiples of 16
+ * bytes from 32 on (48 and 96: 384- and 768-bit embedding codes); other
+ * widths use the POPCNT loop. */
 SH_TARGET("avx2") static inline __m256i sh_popcount_bytes_avx2(__m256i v) {
     const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
                                          0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
@@ -200,15 +207,15 @@ SH_TARGET("avx2") SH_INLINE int64_t sh_emit4_avx2(__m256i t, __m256i bb, int swa
     return c;
 }
 
-/* sum over the 32-byte blocks of one code of popcount(q ^ d), as 4 lane sums;
- * byte counters (<= 8 per block) are flushed by SAD every 16 blocks */
+/* sum over the whole 32-byte blocks of one code of popcount(q ^ d), as 4 lane
+ * sums; byte counters (<= 8 per block) are flushed by SAD every 16 blocks */
 SH_TARGET("avx2") SH_INLINE __m256i sh_code_sad_avx2(const uint8_t *q, const uint8_t *d,
                                                          int64_t nb) {
     const __m256i zero = _mm256_setzero_si256();
     __m256i total = zero, bytes = zero;
     int64_t b;
     int blocks = 0;
-    for (b = 0; b < nb; b += 32) {
+    for (b = 0; b + 32 <= nb; b += 32) {
         __m256i x = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(q + b)),
                                      _mm256_loadu_si256((const __m256i *)(d + b)));
         bytes = _mm256_add_epi8(bytes, sh_popcount_bytes_avx2(x));
@@ -221,19 +228,41 @@ SH_TARGET("avx2") SH_INLINE __m256i sh_code_sad_avx2(const uint8_t *q, const uin
     return _mm256_add_epi64(total, _mm256_sad_epu8(bytes, zero));
 }
 
-/* distances of codes j..j+3 of a width that is a multiple of 32, as four
- * 64-bit lanes in code order: transpose-add the lane sums */
+/* 64-bit lane sums of popcount(qt ^ [the 16 bytes at lo, the 16 at hi]) */
+SH_TARGET("avx2") SH_INLINE __m256i sh_tail_pair_avx2(__m256i qt, const uint8_t *lo,
+                                                          const uint8_t *hi) {
+    __m256i d = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)lo)),
+        _mm_loadu_si128((const __m128i *)hi), 1);
+    return _mm256_sad_epu8(sh_popcount_bytes_avx2(_mm256_xor_si256(qt, d)),
+                           _mm256_setzero_si256());
+}
+
+/* distances of codes j..j+3 of a width that is a multiple of 16 (at least 32),
+ * as four 64-bit lanes in code order: transpose-add the lane sums. A 16-byte
+ * tail (48-, 80-, 112-byte codes: 384-bit embeddings) goes two codes to a
+ * vector, 6 lookups per 4 codes of 48 bytes instead of 8 with zero padding. */
 SH_TARGET("avx2") SH_INLINE __m256i sh_four_sums_avx2(const uint8_t *q, const uint8_t *db,
                                                           int64_t nb) {
     __m256i sa = sh_code_sad_avx2(q, db, nb), sb = sh_code_sad_avx2(q, db + nb, nb);
     __m256i sc = sh_code_sad_avx2(q, db + 2 * nb, nb), sd = sh_code_sad_avx2(q, db + 3 * nb, nb);
     __m256i t1 = _mm256_add_epi64(_mm256_unpacklo_epi64(sa, sb), _mm256_unpackhi_epi64(sa, sb));
     __m256i t2 = _mm256_add_epi64(_mm256_unpacklo_epi64(sc, sd), _mm256_unpackhi_epi64(sc, sd));
-    return _mm256_add_epi64(_mm256_permute2x128_si256(t1, t2, 0x20),
-                            _mm256_permute2x128_si256(t1, t2, 0x31));
+    __m256i sums = _mm256_add_epi64(_mm256_permute2x128_si256(t1, t2, 0x20),
+                                    _mm256_permute2x128_si256(t1, t2, 0x31));
+    if (nb % 32) {
+        const int64_t t = nb - 16;
+        const __m256i qt = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(q + t)));
+        /* lanes [a a c c] and [b b d d] -> [a b c d] */
+        __m256i ac = sh_tail_pair_avx2(qt, db + t, db + 2 * nb + t);
+        __m256i bd = sh_tail_pair_avx2(qt, db + nb + t, db + 3 * nb + t);
+        sums = _mm256_add_epi64(sums, _mm256_add_epi64(_mm256_unpacklo_epi64(ac, bd),
+                                                        _mm256_unpackhi_epi64(ac, bd)));
+    }
+    return sums;
 }
 
-/* distance of one code whose width is a multiple of 32, on the scalar POPCNT
+/* distance of one code whose width is a multiple of 8, on the scalar POPCNT
  * unit (runs on other ports than the vector lookups, so the two overlap) */
 SH_TARGET("popcnt") SH_INLINE int32_t sh_scalar_code(const uint8_t *q, const uint8_t *d,
                                                          int64_t nb) {
@@ -243,11 +272,13 @@ SH_TARGET("popcnt") SH_INLINE int32_t sh_scalar_code(const uint8_t *q, const uin
     return acc;
 }
 
-/* Codes of 32 bytes and more (multiples of 32): per step, 4 * SH_WIDE_GROUPS
+/* Codes of 32 bytes and more (multiples of 16): per step, 4 * SH_WIDE_GROUPS
  * codes on the vector unit and SH_WIDE_SCALAR(nb) codes on the scalar POPCNT
- * unit (the mix measured fastest on Zen 3; 5-20 % over vector only). */
+ * unit (the mix measured fastest on Zen 3; 5-20 % over vector only, 25 % at
+ * 48 and 96 bytes). */
 #ifndef SH_WIDE_SCALAR
-#define SH_WIDE_SCALAR(nb) ((nb) == 32 ? 4 : (nb) == 64 ? 1 : 0)
+#define SH_WIDE_SCALAR(nb) \
+    ((nb) == 32 ? 4 : (nb) == 48 ? 2 : (nb) == 64 || (nb) == 96 ? 1 : 0)
 #endif
 #ifndef SH_WIDE_GROUPS
 #define SH_WIDE_GROUPS(nb) 1
@@ -330,7 +361,13 @@ SH_TARGET("avx2,popcnt") static void sh_row_avx2(const uint8_t *q, const uint8_t
     } else if (nb == 128) {
         sh_row_wide_avx2(q, db, n, 128, out);
         return;
-    } else if (nb % 32 == 0) {
+    } else if (nb == 48) {
+        sh_row_wide_avx2(q, db, n, 48, out);
+        return;
+    } else if (nb == 96) {
+        sh_row_wide_avx2(q, db, n, 96, out);
+        return;
+    } else if (nb >= 32 && nb % 16 == 0) {
         sh_row_wide_avx2(q, db, n, nb, out);
         return;
     }
@@ -386,7 +423,9 @@ SH_TARGET("avx2,popcnt") static int64_t sh_below_avx2(const uint8_t *q, const ui
     if (nb == 32) return sh_below_wide_avx2(q, db, n, 32, bound, dist, cand);
     if (nb == 64) return sh_below_wide_avx2(q, db, n, 64, bound, dist, cand);
     if (nb == 128) return sh_below_wide_avx2(q, db, n, 128, bound, dist, cand);
-    if (nb % 32 == 0) return sh_below_wide_avx2(q, db, n, nb, bound, dist, cand);
+    if (nb == 48) return sh_below_wide_avx2(q, db, n, 48, bound, dist, cand);
+    if (nb == 96) return sh_below_wide_avx2(q, db, n, 96, bound, dist, cand);
+    if (nb >= 32 && nb % 16 == 0) return sh_below_wide_avx2(q, db, n, nb, bound, dist, cand);
     if (nb == 8) {
         const __m256i qq = _mm256_set1_epi64x((long long)sh_load64(q));
         const __m256i bb = _mm256_set1_epi64x(bound);
@@ -513,7 +552,8 @@ static void sh_fill_random(uint8_t *p, int64_t n, uint64_t seed) {
  * width class the paths specialise, for bounds that keep none, some and all
  * codes. 1 when they do. */
 static int sh_self_test_path(int p) {
-    static const int64_t widths[] = {1, 3, 4, 8, 12, 16, 24, 32, 40, 64, 72, 96, 128, 130, 192};
+    static const int64_t widths[] = {1, 3, 4, 8, 12, 16, 24, 32, 40, 48, 64, 72, 80,
+                                     96, 128, 130, 192};
     const int64_t n = 45; /* not a multiple of 4, 6 or 8: the tails run too */
     uint8_t codes[(45 + 1) * 192];
     int32_t want[45], got[45], dist[45], cand[45];

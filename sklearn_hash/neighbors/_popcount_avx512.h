@@ -63,7 +63,7 @@ SH_TARGET(SH_AVX512) SH_INLINE __m512i sh_eight_avx512(const uint8_t *q, __m512i
         for (b = 0; b < nb; b += 64) {
             /* nb is a multiple of 8: the last block loads nb - b bytes as words */
             uint8_t k = (uint8_t)(nb - b >= 64 ? 0xFF : (1u << ((nb - b) / 8)) - 1);
-            __m512i x = nb == 64 ? qq : _mm512_maskz_loadu_epi64(k, q + b);
+            __m512i x = nb <= 64 ? qq : _mm512_maskz_loadu_epi64(k, q + b);
             for (m = 0; m < 8; m++)
                 acc[m] = _mm512_add_epi64(
                     acc[m], _mm512_popcnt_epi64(_mm512_xor_si512(
@@ -79,6 +79,8 @@ SH_TARGET(SH_AVX512) SH_INLINE __m512i sh_query512(const uint8_t *q, int64_t nb)
     if (nb == 16) return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)q));
     if (nb == 32) return _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)q));
     if (nb == 64) return _mm512_loadu_si512((const void *)q);
+    /* 40, 48 (384-bit embeddings), 56: the whole words, the rest zero */
+    if (nb < 64) return _mm512_maskz_loadu_epi64((uint8_t)((1u << (nb / 8)) - 1), q);
     return _mm512_setzero_si512();
 }
 
@@ -116,7 +118,8 @@ SH_TARGET(SH_AVX512) SH_INLINE int64_t sh_below_avx512_w(const uint8_t *q, const
     return c;
 }
 
-/* constant widths get their own copy of the loop (unrolled, no masks) */
+/* constant widths get their own copy of the loop (unrolled, constant masks;
+ * 48 and 96 bytes are the 384- and 768-bit embedding codes) */
 SH_TARGET(SH_AVX512) static void sh_row_avx512(const uint8_t *q, const uint8_t *db, int64_t n,
                                                int64_t nb, int32_t *out) {
     switch (nb) {
@@ -125,6 +128,8 @@ SH_TARGET(SH_AVX512) static void sh_row_avx512(const uint8_t *q, const uint8_t *
     case 32: sh_row_avx512_w(q, db, n, 32, out); break;
     case 64: sh_row_avx512_w(q, db, n, 64, out); break;
     case 128: sh_row_avx512_w(q, db, n, 128, out); break;
+    case 48: sh_row_avx512_w(q, db, n, 48, out); break;
+    case 96: sh_row_avx512_w(q, db, n, 96, out); break;
     default: sh_row_avx512_w(q, db, n, nb, out);
     }
 }
@@ -138,6 +143,8 @@ SH_TARGET(SH_AVX512) static int64_t sh_below_avx512(const uint8_t *q, const uint
     case 32: return sh_below_avx512_w(q, db, n, 32, bound, dist, cand);
     case 64: return sh_below_avx512_w(q, db, n, 64, bound, dist, cand);
     case 128: return sh_below_avx512_w(q, db, n, 128, bound, dist, cand);
+    case 48: return sh_below_avx512_w(q, db, n, 48, bound, dist, cand);
+    case 96: return sh_below_avx512_w(q, db, n, 96, bound, dist, cand);
     default: return sh_below_avx512_w(q, db, n, nb, bound, dist, cand);
     }
 }
