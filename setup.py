@@ -67,6 +67,7 @@ extensions = [
         depends=[
             "sklearn_hash/neighbors/_popcount.h",
             "sklearn_hash/neighbors/_popcount_avx512.h",
+            "sklearn_hash/neighbors/_heap.pxd",
         ],
     ),
     Extension(

@@ -99,12 +99,14 @@ def faiss_knn(db, queries, k, n_threads, repeats, clock):
     return seconds
 
 
+GRID_HEADER = (
+    "| codes | bits | threads | search | brute q/s | mih q/s | auto q/s | "
+    "mih / brute | auto / best | faiss flat q/s | mih / faiss | cand./query |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
 def grid(args):
-    print(
-        "| codes | bits | threads | search | brute q/s | mih q/s | auto q/s | "
-        "mih / brute | auto / best | faiss flat q/s | mih / faiss | cand./query |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in args.codes:
         for nbits in args.nbits:
             db, queries = load_codes(name, nbits, args.queries)
@@ -117,12 +119,15 @@ def grid(args):
             build = time.perf_counter() - start
             engines["brute"].fit(db)
             engines["auto"].fit(db)
+            # one markdown table per code set: a line between header and rows
+            # would end the table
             print(
-                f"<!-- {name} {nbits} bits: n={len(db)}, build {build:.2f} s, "
+                f"\n{name} {nbits} bits: n={len(db)}, build {build:.2f} s, "
                 f"{engines['mih'].n_tables_} tables, index "
                 f"{engines['mih'].index_nbytes_ / 1e6:.1f} MB vs codes "
-                f"{db.nbytes / 1e6:.1f} MB -->"
+                f"{db.nbytes / 1e6:.1f} MB:\n"
             )
+            print(GRID_HEADER)
             searches = [("k", k) for k in args.k] + [("r", r) for r in args.radius]
             for n_threads in args.threads:
                 for kind, value in searches:

@@ -59,8 +59,12 @@ def search_problems(draw):
     k = draw(st.integers(1, n_db - 1))
     n_jobs = draw(st.sampled_from([1, 2]))
     rng = np.random.default_rng(seed)
-    return (random_codes(rng, n_db, nbits, n_distinct), random_codes(rng, n_q, nbits, n_distinct),
-            k, n_jobs)
+    return (
+        random_codes(rng, n_db, nbits, n_distinct),
+        random_codes(rng, n_q, nbits, n_distinct),
+        k,
+        n_jobs,
+    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=FIXTURE_OK)
@@ -199,7 +203,9 @@ def test_bad_input_errors():
     with pytest.raises(NotFittedError):
         HammingNeighbors().kneighbors(db)
     for bad in (db.astype(np.float64), db.astype(np.int64), db.astype(bool)):
-        with pytest.raises(TypeError, match="X must be packed binary codes of dtype uint8"):
+        with pytest.raises(
+            TypeError, match="X must be packed binary codes of dtype uint8"
+        ):
             HammingNeighbors().fit(bad)
     with pytest.raises(TypeError, match="sparse"):
         HammingNeighbors().fit(sparse.csr_matrix(db))
@@ -254,11 +260,20 @@ def test_environment_variable_forces_a_path():
     import subprocess
     import sys
 
-    code = "from sklearn_hash.neighbors import _kernels; print(_kernels.popcount_path())"
-    for name, expected in (("generic", "generic"), ("no-such-path", _kernels.popcount_path())):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             env={**__import__("os").environ, "SKLEARN_HASH_POPCOUNT_PATH": name},
-                             check=True)
+    code = (
+        "from sklearn_hash.neighbors import _kernels; print(_kernels.popcount_path())"
+    )
+    for name, expected in (
+        ("generic", "generic"),
+        ("no-such-path", _kernels.popcount_path()),
+    ):
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env={**__import__("os").environ, "SKLEARN_HASH_POPCOUNT_PATH": name},
+            check=True,
+        )
         assert out.stdout.strip() == expected
         assert ("ignored" in out.stderr) == (name == "no-such-path")
 
@@ -275,7 +290,9 @@ def test_database_split_across_threads_with_tiny_slices(popcount_path, n_jobs):
         np.testing.assert_array_equal(d, rd)
         np.testing.assert_array_equal(i, ri)
     d, i = HammingNeighbors(n_neighbors=6, n_jobs=n_jobs).fit(db).kneighbors()
-    np.testing.assert_array_equal(i, hamming_kneighbors_reference(db, db, 6, exclude_self=True)[1])
+    np.testing.assert_array_equal(
+        i, hamming_kneighbors_reference(db, db, 6, exclude_self=True)[1]
+    )
 
 
 def test_chunk_boundaries_and_radius_query_blocks(popcount_path, monkeypatch):

@@ -27,6 +27,8 @@ from cython.parallel cimport prange, threadid
 from libc.stdint cimport INT32_MAX, INT64_MAX, int32_t, int64_t, uint8_t
 from libc.string cimport memset
 
+from ._heap cimport heap_init, heap_replace_top, heap_sort
+
 cdef extern from "_popcount.h" nogil:
     void sh_hamming_row(const uint8_t *q, const uint8_t *db, int64_t n,
                         int64_t nb, int32_t *out)
@@ -175,50 +177,6 @@ cdef enum:
     CHUNK_BYTES = 16384
 
 
-cdef inline bint _greater(int32_t da, int64_t ia, int32_t db, int64_t ib) noexcept nogil:
-    return da > db or (da == db and ia > ib)
-
-
-cdef inline void _heap_replace_top(int32_t *hd, int64_t *hi, int64_t k,
-                                   int32_t d, int64_t j) noexcept nogil:
-    """Replace the max of a (distance, index) max-heap and sift down."""
-    cdef int64_t pos = 0, child
-    while True:
-        child = 2 * pos + 1
-        if child >= k:
-            break
-        if child + 1 < k and _greater(hd[child + 1], hi[child + 1], hd[child], hi[child]):
-            child = child + 1
-        if not _greater(hd[child], hi[child], d, j):
-            break
-        hd[pos] = hd[child]
-        hi[pos] = hi[child]
-        pos = child
-    hd[pos] = d
-    hi[pos] = j
-
-
-cdef inline void _heap_init(int32_t *hd, int64_t *hi, int64_t k) noexcept nogil:
-    """k sentinels larger than any real (distance, index) pair."""
-    cdef int64_t m
-    for m in range(k):
-        hd[m] = INT32_MAX
-        hi[m] = INT64_MAX
-
-
-cdef inline void _heap_sort(int32_t *hd, int64_t *hi, int64_t k) noexcept nogil:
-    """In-place heap sort: ascending (distance, index) order."""
-    cdef int64_t last
-    cdef int32_t d
-    cdef int64_t j
-    for last in range(k - 1, 0, -1):
-        d = hd[last]
-        j = hi[last]
-        hd[last] = hd[0]
-        hi[last] = hi[0]
-        _heap_replace_top(hd, hi, last, d, j)
-
-
 cdef inline void _push_candidates(const int32_t *dist, const int32_t *cand, int64_t n_cand,
                                   int64_t first, int64_t self_index, int32_t *hd,
                                   int64_t *hi, int64_t k) noexcept nogil:
@@ -233,7 +191,7 @@ cdef inline void _push_candidates(const int32_t *dist, const int32_t *cand, int6
     for m in range(n_cand):
         jj = cand[m]
         if dist[jj] < hd[0] and first + jj != self_index:
-            _heap_replace_top(hd, hi, k, dist[jj], first + jj)
+            heap_replace_top(hd, hi, k, dist[jj], first + jj)
 
 
 cdef void _knn_block(const uint8_t[:, ::1] queries, const uint8_t[:, ::1] database,
@@ -294,11 +252,11 @@ def hamming_kneighbors(const uint8_t[:, ::1] queries,
         q_start = blk * query_block
         q_stop = min(q_start + query_block, n_q)
         for i in range(q_start, q_stop):
-            _heap_init(&out_dist[i, 0], &out_ind[i, 0], k)
+            heap_init(&out_dist[i, 0], &out_ind[i, 0], k)
         _knn_block(queries, database, q_start, q_stop, 0, n_db, self_offset,
                    &scratch[tid, 0], chunk, out_dist, out_ind)
         for i in range(q_start, q_stop):
-            _heap_sort(&out_dist[i, 0], &out_ind[i, 0], k)
+            heap_sort(&out_dist[i, 0], &out_ind[i, 0], k)
 
 
 def hamming_kneighbors_split(const uint8_t[:, ::1] queries,
@@ -323,11 +281,11 @@ def hamming_kneighbors_split(const uint8_t[:, ::1] queries,
         lo = n_db * t // n_threads
         hi = n_db * (t + 1) // n_threads
         for i in range(n_q):
-            _heap_init(&part_dist[t, i, 0], &part_ind[t, i, 0], k)
+            heap_init(&part_dist[t, i, 0], &part_ind[t, i, 0], k)
         _knn_block(queries, database, 0, n_q, lo, hi, self_offset,
                    &scratch[t, 0], chunk, part_dist[t], part_ind[t])
         for i in range(n_q):
-            _heap_sort(&part_dist[t, i, 0], &part_ind[t, i, 0], k)
+            heap_sort(&part_dist[t, i, 0], &part_ind[t, i, 0], k)
 
 
 def hamming_radius_histogram(const uint8_t[:, ::1] queries,
