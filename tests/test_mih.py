@@ -262,6 +262,32 @@ def test_auto_probes_real_codes():
     assert _auto_search(db, 6, q, "radius") == "mih"
 
 
+def test_auto_decides_small_batches_from_the_fit_estimate():
+    """One query per call: "auto" uses the engine estimated at fit from database
+    codes (no per-call sample that would be the whole batch), and results equal
+    the scan's."""
+    rng = np.random.default_rng(6)
+    n = 60_000
+    close = clustered_codes(rng, n, 64, n_centers=3000, flip=0.03)
+    uniform = random_codes(rng, n, 64)
+    # radius 20 on uniform codes: no table can help (radius 4 would: few hits)
+    for db, radius, expected in ((close, 4, "mih"), (uniform, 20, "brute")):
+        nn = HammingNeighbors(n_neighbors=10, radius=radius, n_jobs=1).fit(db)
+        assert nn._auto_prior == {("k", 10): expected, ("r", radius): expected}
+        query = db[123:124] ^ pack_bits(rng.random((1, 64)) < 0.03)
+        search = nn._search()
+        d, i = search.kneighbors(query, 10, -1)
+        assert search.choice == expected
+        rd, ri = hamming_kneighbors_reference(query, db, 10)
+        np.testing.assert_array_equal(d, rd)
+        np.testing.assert_array_equal(i, ri)
+        search.radius_neighbors(query, radius, -1)
+        assert search.choice == expected
+        # another k has no estimate: the call samples itself
+        search.kneighbors(query, 3, -1)
+        assert nn._auto_prior.get(("k", 3)) is None
+
+
 def test_auto_small_database_builds_no_tables():
     rng = np.random.default_rng(4)
     db = random_codes(rng, 1000, 64)

@@ -59,6 +59,12 @@ _AUTO_SAMPLE_MIN = 8
 _AUTO_SAMPLE_RUNS = 4
 _SAMPLE_BUDGET = 1.0
 _QUERY_BUDGET = 2.0
+# a batch smaller than this is decided by the estimate made at fit (for the
+# default k and radius): its own sample would be the whole batch, and a probe
+# that fails costs a probe plus a scan; the estimate probes this many
+# database codes, spread over the database, standing in for queries
+_AUTO_SMALL_BATCH = 4 * _AUTO_SAMPLE_MIN
+_AUTO_FIT_SAMPLE = 32
 # hash only if the sample cost at most this share of a scan: the estimate of
 # a scan is rough, and the scan's speed is steadier than random accesses
 _AUTO_MARGIN = 0.9
@@ -441,7 +447,7 @@ class HammingSearch:
     scan's estimate, else scans them.
     """
 
-    def __init__(self, codes, tables, algorithm, n_jobs):
+    def __init__(self, codes, tables, algorithm, n_jobs, prior=None):
         # resolved once per call: it can take a fraction of a millisecond
         n_threads = _openmp_effective_n_threads(n_jobs)
         self.brute = BruteForce(codes, n_threads)
@@ -452,13 +458,34 @@ class HammingSearch:
         )
         self.algorithm = "brute" if tables is None else algorithm
         self.codes = codes
+        # engine per ("k", k) or ("r", radius) for small batches (estimate_choice)
+        self.prior = {} if prior is None else prior
         self.choice = None  # engine used for the bulk of the last call (tests)
+
+    def estimate_choice(self, kind, value):
+        """Engine for small batches of k-NN (``kind="k"``) or radius queries.
+
+        Database codes spread over the database stand in for queries (each
+        excluded from its own result), probed under the sample budget; the
+        rule is that of a batch's own sample.
+        """
+        n = self.codes.shape[0]
+        rows = np.unique(np.linspace(0, n - 1, _AUTO_FIT_SAMPLE).astype(np.int64))
+        scan_passes, engine = (
+            (1, self.mih.kneighbors) if kind == "k" else (2, self.mih.radius_neighbors)
+        )
+        scan = scan_passes * scan_cost(self.codes)
+        cost = sum(
+            engine(self.codes[row : row + 1], value, row, _SAMPLE_BUDGET * scan)[1]
+            for row in rows
+        )
+        return "mih" if cost < _AUTO_MARGIN * scan * len(rows) else "brute"
 
     def kneighbors(self, queries, k, self_offset):
         return self._dispatch(
             queries,
             self_offset,
-            1,
+            ("k", k),
             lambda q, s: self.brute.kneighbors(q, k, s),
             lambda q, s, b: self.mih.kneighbors(q, k, s, b),
             lambda parts: tuple(np.concatenate(x) for x in zip(*parts)),
@@ -468,20 +495,26 @@ class HammingSearch:
         return self._dispatch(
             queries,
             self_offset,
-            2,
+            ("r", r),
             lambda q, s: self.brute.radius_neighbors(q, r, s),
             lambda q, s, b: self.mih.radius_neighbors(q, r, s, b),
             _concat_radius,
         )
 
-    def _dispatch(self, queries, self_offset, scan_passes, brute, mih, concat):
+    def _dispatch(self, queries, self_offset, key, brute, mih, concat):
         """Run ``brute(q, self_offset)`` or ``mih(q, self_offset, budget)``."""
         self.choice = self.algorithm
         if self.algorithm == "brute":
             return brute(queries, self_offset)
         if self.algorithm == "mih":
             return mih(queries, self_offset, 0.0)[0]
-        scan = scan_passes * scan_cost(self.codes)
+        # a radius search scans twice (count, then place)
+        scan = (1 if key[0] == "k" else 2) * scan_cost(self.codes)
+        if queries.shape[0] < _AUTO_SMALL_BATCH and key in self.prior:
+            self.choice = self.prior[key]
+            if self.choice == "mih":
+                return mih(queries, self_offset, _QUERY_BUDGET * scan)[0]
+            return brute(queries, self_offset)
         pieces = _sample_pieces(queries.shape[0])
         parts, costs, n_sampled = {}, 0.0, 0
         for start, stop, sampled in pieces:

@@ -228,7 +228,21 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
         self._fit_method = self.algorithm
         self.n_tables_ = 0 if self._tables is None else self._tables.n_tables
         self.index_nbytes_ = 0 if self._tables is None else self._tables.nbytes
+        self._auto_prior = self._estimate_auto_choices()
         return self
+
+    def _estimate_auto_choices(self):
+        """ "auto"'s engine for small batches at the default k and radius."""
+        if self._fit_method != "auto" or self._tables is None:
+            return {}
+        search = self._search()
+        prior = {}
+        if self.n_neighbors < self.n_samples_fit_:
+            prior["k", self.n_neighbors] = search.estimate_choice("k", self.n_neighbors)
+        if self.radius is not None:
+            r = min(_check_radius(self.radius), 8 * self.codes_.shape[1])
+            prior["r", r] = search.estimate_choice("r", r)
+        return prior
 
     # -- helpers ---------------------------------------------------------------
     def _queries(self, X):
@@ -257,7 +271,13 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
 
     def _search(self):
         """The engine dispatcher for one call (cheap: no copies)."""
-        return HammingSearch(self.codes_, self._tables, self._fit_method, self.n_jobs)
+        return HammingSearch(
+            self.codes_,
+            self._tables,
+            self._fit_method,
+            self.n_jobs,
+            getattr(self, "_auto_prior", None),
+        )
 
     # -- k-NN ----------------------------------------------------------------------
     def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
