@@ -126,19 +126,18 @@ def test_budget_fallback_to_the_scan_is_exact(p, budget):
     tables = _dispatcher.build_tables(db, "mih", p["n_tables"])
     brute = _dispatcher.BruteForce(db, p["n_jobs"])
     engine = _dispatcher.MultiIndexHashing(db, tables, p["n_jobs"], brute)
-    (d, i), cost = engine.kneighbors(queries, k, -1, budget)
+    d, i = engine.kneighbors(queries, k, -1, budget)
     rd, ri = hamming_kneighbors_reference(queries, db, k)
     np.testing.assert_array_equal(d, rd)
     np.testing.assert_array_equal(i, ri)
-    assert cost >= 0
     if k < len(db):
-        (d, i), _ = engine.kneighbors(db, k, 0, budget)
+        d, i = engine.kneighbors(db, k, 0, budget)
         rd, ri = hamming_kneighbors_reference(db, db, k, exclude_self=True)
         np.testing.assert_array_equal(d, rd)
         np.testing.assert_array_equal(i, ri)
     r = p["radius"]
     for queries_, offset, exclude in ((queries, -1, False), (db, 0, True)):
-        (dist, ind, offsets), _ = engine.radius_neighbors(queries_, r, offset, budget)
+        dist, ind, offsets = engine.radius_neighbors(queries_, r, offset, budget)
         split = (np.split(dist, offsets[1:-1]), np.split(ind, offsets[1:-1]))
         assert_radius_equal(split, radius_reference(queries_, db, r, exclude))
 
@@ -246,7 +245,7 @@ def test_auto_probes_close_codes_and_scans_uniform_codes():
     assert _auto_search(close, 10, q_close, "knn") == "mih"
     assert _auto_search(close, 4, q_close, "radius") == "mih"
     assert _auto_search(uniform, 10, q_uniform, "knn") == "brute"
-    assert _auto_search(uniform, 20, q_uniform, "radius") == "brute"
+    assert _auto_search(uniform, 28, q_uniform, "radius") == "brute"
 
 
 def test_auto_probes_real_codes():
@@ -263,29 +262,59 @@ def test_auto_probes_real_codes():
 
 
 def test_auto_decides_small_batches_from_the_fit_estimate():
-    """One query per call: "auto" uses the engine estimated at fit from database
-    codes (no per-call sample that would be the whole batch), and results equal
-    the scan's."""
+    """One query per call: "auto" uses the engine chosen at fit from database
+    codes (no per-call sample that would be the whole batch), also for
+    another k, and results equal the scan's."""
     rng = np.random.default_rng(6)
     n = 60_000
     close = clustered_codes(rng, n, 64, n_centers=3000, flip=0.03)
     uniform = random_codes(rng, n, 64)
-    # radius 20 on uniform codes: no table can help (radius 4 would: few hits)
-    for db, radius, expected in ((close, 4, "mih"), (uniform, 20, "brute")):
+    # radius 28 on uniform codes: a sixth of the database in every ball, no
+    # table helps (radius 4 would: few hits)
+    for db, radius, expected in ((close, 4, "mih"), (uniform, 28, "brute")):
         nn = HammingNeighbors(n_neighbors=10, radius=radius, n_jobs=1).fit(db)
-        assert nn._auto_prior == {("k", 10): expected, ("r", radius): expected}
+        assert nn._auto["engine"] == {("k", 10): expected, ("r", radius): expected}
+        assert nn._auto["scan"]["k"] > 0 and nn._auto["scan"]["r"] > 0
         query = db[123:124] ^ pack_bits(rng.random((1, 64)) < 0.03)
         search = nn._search()
-        d, i = search.kneighbors(query, 10, -1)
-        assert search.choice == expected
-        rd, ri = hamming_kneighbors_reference(query, db, 10)
-        np.testing.assert_array_equal(d, rd)
-        np.testing.assert_array_equal(i, ri)
+        for k in (10, 3):
+            d, i = search.kneighbors(query, k, -1)
+            assert search.choice == expected
+            rd, ri = hamming_kneighbors_reference(query, db, k)
+            np.testing.assert_array_equal(d, rd)
+            np.testing.assert_array_equal(i, ri)
         search.radius_neighbors(query, radius, -1)
         assert search.choice == expected
-        # another k has no estimate: the call samples itself
-        search.kneighbors(query, 3, -1)
-        assert nn._auto_prior.get(("k", 3)) is None
+
+
+def test_auto_chooses_by_the_measured_scan_time():
+    """The choice compares the sample's probing time with the scan's: a scan
+    said to take a nanosecond is never beaten, one said to take a minute
+    always is, whatever the codes."""
+    rng = np.random.default_rng(8)
+    n = 60_000
+    close = clustered_codes(rng, n, 64, n_centers=3000, flip=0.03)
+    q = close[rng.choice(n, 100, replace=False)] ^ pack_bits(
+        rng.random((100, 64)) < 0.03
+    )
+    tables = _dispatcher.build_tables(close, "mih", None)
+    for scan, expected in ((1e-9, "brute"), (60.0, "mih")):
+        auto = {"scan": {"k": scan, "r": scan}, "engine": {}, "unit_seconds": 1e-9}
+        search = _dispatcher.HammingSearch(close, tables, "auto", 1, auto)
+        d, i = search.kneighbors(q, 10, -1)
+        assert search.choice == expected
+        rd, ri = hamming_kneighbors_reference(q, close, 10)
+        np.testing.assert_array_equal(d, rd)
+        np.testing.assert_array_equal(i, ri)
+
+
+def test_auto_refit_measures_afresh():
+    rng = np.random.default_rng(9)
+    close = clustered_codes(rng, 20_000, 64, n_centers=1000, flip=0.03)
+    uniform = random_codes(rng, 20_000, 64)
+    nn = HammingNeighbors(n_neighbors=10, n_jobs=1)
+    assert nn.fit(close)._auto["engine"] == {("k", 10): "mih"}
+    assert nn.fit(uniform)._auto["engine"] == {("k", 10): "brute"}
 
 
 def test_auto_small_database_builds_no_tables():

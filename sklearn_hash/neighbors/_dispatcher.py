@@ -10,13 +10,15 @@ validated codes:
   built once by ``MultiIndexTables`` at fit time.
 
 ``HammingSearch`` is the one entry point the estimator calls: it picks the
-engine per call ("brute", "mih", or "auto" from a cost estimate) and hands
-queries that hashing would serve badly back to the scan. Both engines return
-results in (distance, index) order, so any mix of them is identical to the
-scan alone. The estimator keeps only parameter handling and output shapes.
+engine per call ("brute", "mih", or "auto", which times both on a sample of
+the batch against references measured at fit) and hands queries that
+hashing would serve badly back to the scan. Both engines return results in
+(distance, index) order, so any mix of them is identical to the scan alone.
+The estimator keeps only parameter handling and output shapes.
 """
 
 import math
+import time
 
 import numpy as np
 
@@ -32,42 +34,44 @@ _RADIUS_QUERY_BLOCK = 1024
 _SPLIT_DATABASE_BELOW = 4
 _SPLIT_MIN_BYTES = 4 << 20
 
-# Cost model of "auto", in nanoseconds of one core, fitted to the 1-thread
-# CPU-clock runs of benchmarks/bench_mih.py (AMD EPYC Zen 3, AVX2, a loaded
-# machine; sift-wall-codes and random codes, 93k to 747k codes): a scanned
-# code costs _SCAN_NS_PER_CODE + _SCAN_NS_PER_BYTE * n_bytes; a probed bucket
-# _PROBE_NS; a verified candidate, a random access into the codes, costs more
-# as the codes outgrow the caches: _CANDIDATE_NS + _CANDIDATE_NS_PER_MB times
-# their size in MB. Only the ratios matter; they decide scan or probe, never
-# the results.
-_SCAN_NS_PER_CODE = 0.18
-_SCAN_NS_PER_BYTE = 0.046
+# Work units of the probing kernels, which stop a query whose next stage
+# would exceed its budget: a probed bucket costs _PROBE_NS; a verified
+# candidate, a random access into the codes, costs more as the codes outgrow
+# the caches: _CANDIDATE_NS + _CANDIDATE_NS_PER_MB times their size in MB
+# (about nanoseconds on AMD EPYC Zen 3; the time of a unit is measured at
+# fit). They only set budgets; "auto" chooses by measured time.
 _PROBE_NS = 20.0
 _CANDIDATE_NS = 12.0
 _CANDIDATE_NS_PER_MB = 1.0
 # below this many codes, "auto" builds no tables: a scan takes microseconds
 _AUTO_MIN_SAMPLES = 1 << 14
-# "auto" probes a sample first (this share of the queries, at least
-# _AUTO_SAMPLE_MIN, in up to _AUTO_SAMPLE_RUNS runs spread over the batch) with
-# a work budget of _SAMPLE_BUDGET scans per query; it
-# hashes the rest if the sample's cost per query was below a scan, giving
-# each query a budget of _QUERY_BUDGET scans before it is rescanned (on real
-# codes a few percent of the queries cost more than one scan by hashing and
-# still less than a probe plus a rescan would).
+# "auto" times the probing of a sample of the batch (every
+# _AUTO_SAMPLE_FRACTION-th query, at least _AUTO_SAMPLE_MIN) on one thread
+# against the time of a scan per query, then runs the whole batch on the
+# faster engine. Each hashed query has a budget of _QUERY_BUDGET scans (in
+# the kernels' work units, converted with their measured time) before it is
+# rescanned: on real codes a few percent of the queries cost more than one
+# scan by hashing and still less than a probe plus a rescan would.
 _AUTO_SAMPLE_FRACTION = 32
 _AUTO_SAMPLE_MIN = 8
-_AUTO_SAMPLE_RUNS = 4
-_SAMPLE_BUDGET = 1.0
 _QUERY_BUDGET = 2.0
+# the scan's time per query is measured at fit on database rows standing in
+# for queries (_AUTO_FIT_SAMPLE for k-NN, fewer for the slower radius scan);
+# it shifts with k and the radius, so a sample whose probing time falls
+# within _AUTO_CLOSE of it (as a ratio) also times the scan on a few of its
+# own queries: this costs about as much as the sample, and only when the two
+# engines are close
+_AUTO_FIT_SAMPLE = 32
+_AUTO_FIT_RADIUS_SAMPLE = 8
+_AUTO_CLOSE = (0.5, 2.0)
+_AUTO_SCAN_SAMPLE = 8
+# hash only if the sample cost at most this share of a scan: random accesses
+# vary more from run to run than the scan
+_AUTO_MARGIN = 0.9
 # a batch smaller than this is decided by the estimate made at fit (for the
 # default k and radius): its own sample would be the whole batch, and a probe
-# that fails costs a probe plus a scan; the estimate probes this many
-# database codes, spread over the database, standing in for queries
+# that fails costs a probe plus a scan
 _AUTO_SMALL_BATCH = 4 * _AUTO_SAMPLE_MIN
-_AUTO_FIT_SAMPLE = 32
-# hash only if the sample cost at most this share of a scan: the estimate of
-# a scan is rough, and the scan's speed is steadier than random accesses
-_AUTO_MARGIN = 0.9
 # substrings of at most this many bits get a direct-address offset array
 _DIRECT_MAX_BITS = 24
 _MAX_SUBSTRING_BITS = 32
@@ -88,27 +92,34 @@ def _shift(self_offset, start):
     return self_offset + start if self_offset >= 0 else -1
 
 
-def _sample_pieces(n_q):
-    """Split queries [0, n_q) into consecutive pieces (start, stop, sampled).
+def _thread_clock():
+    """CPU time of the calling thread where the OS measures it finely (the
+    sample and the calibration run on the calling thread, and other processes
+    then do not inflate them), else the wall clock."""
+    if time.get_clock_info("thread_time").resolution <= 1e-6:
+        return time.thread_time
+    return time.perf_counter
 
-    The sample is a few runs spread over the batch, not its head: queries
-    often come in groups (from one image, one document), and the head alone
-    can misjudge the batch. Runs keep query rows consecutive, which the
-    self-exclusion offset of the kernels needs.
-    """
-    n_sample = min(n_q, max(_AUTO_SAMPLE_MIN, n_q // _AUTO_SAMPLE_FRACTION))
-    n_runs = max(1, min(_AUTO_SAMPLE_RUNS, n_sample // 4))
-    pieces, done = [], 0
-    for run in range(n_runs):
-        start = run * n_q // n_runs
-        stop = start + (run + 1) * n_sample // n_runs - run * n_sample // n_runs
-        if start > done:
-            pieces.append((done, start, False))
-        pieces.append((start, stop, True))
-        done = stop
-    if done < n_q:
-        pieces.append((done, n_q, False))
-    return pieces
+
+_clock = _thread_clock()
+
+
+def _seconds(function):
+    """Seconds ``function()`` takes on the calling thread."""
+    start = _clock()
+    function()
+    return _clock() - start
+
+
+def _spread(n, m):
+    """At most ``m`` indices spread evenly over ``range(n)``."""
+    return np.unique(np.linspace(0, n - 1, min(n, m)).astype(np.int64))
+
+
+def _sample_rows(n_q):
+    """Rows of the sample: every few queries over the batch, not its head
+    (queries often come in groups: from one image, one document)."""
+    return _spread(n_q, max(_AUTO_SAMPLE_MIN, n_q // _AUTO_SAMPLE_FRACTION))
 
 
 def _concat_radius(parts):
@@ -308,9 +319,9 @@ class MultiIndexTables:
 class MultiIndexHashing:
     """Exact search by probing the tables of ``MultiIndexTables`` (``_mih``).
 
-    A query given a budget (in ``_mih``'s cost units, nanoseconds here) that
+    A query given a budget (in ``_mih``'s work units, about nanoseconds) that
     its next probing stage would exceed is searched by ``fallback`` (the
-    scan) instead; the returned cost per query counts both.
+    scan) instead.
     """
 
     def __init__(self, codes, tables, n_threads, fallback):
@@ -319,56 +330,42 @@ class MultiIndexHashing:
         self.n_threads = n_threads
         self.fallback = fallback
 
-    def _args(self):
-        t = self.tables
-        return self.codes, t.ids, t.offsets, t.keys, t.meta
-
-    def _n_threads(self, n_q):
-        return max(1, min(self.n_threads, n_q))
-
-    def kneighbors(self, queries, k, self_offset, budget=0.0):
-        """(distances, indices) and the cost per query."""
+    def probe(self, queries, kind, value, self_offset, budget, n_threads):
+        """Probe only: (result, failed, work) where ``failed`` flags the
+        queries stopped by the budget (their rows of ``result`` are
+        undefined) and ``work`` is each query's work in the kernels' units."""
         n_q = queries.shape[0]
-        dist = np.empty((n_q, k), dtype=np.int32)
-        ind = np.empty((n_q, k), dtype=np.int64)
+        t = self.tables
         work = np.empty(n_q, dtype=np.float64)
         failed = np.zeros(n_q, dtype=np.uint8)
-        _mih.mih_kneighbors(
-            queries,
-            *self._args(),
-            dist,
-            ind,
-            work,
-            failed,
-            self_offset,
-            budget,
-            _PROBE_NS,
-            candidate_cost(self.codes),
-            self._n_threads(n_q),
+        common = (work, failed, self_offset, budget, _PROBE_NS)
+        tail = (candidate_cost(self.codes), max(1, min(n_threads, n_q)))
+        args = (queries, self.codes, t.ids, t.offsets, t.keys, t.meta)
+        if kind == "r":
+            return _mih.mih_radius(*args, value, *common, *tail), failed, work
+        result = (
+            np.empty((n_q, value), dtype=np.int32),
+            np.empty((n_q, value), dtype=np.int64),
+        )
+        _mih.mih_kneighbors(*args, *result, *common, *tail)
+        return result, failed, work
+
+    def kneighbors(self, queries, k, self_offset, budget=0.0):
+        """(distances, indices) of the k nearest codes of each query."""
+        (dist, ind), failed, _ = self.probe(
+            queries, "k", k, self_offset, budget, self.n_threads
         )
         rows = np.flatnonzero(failed)
         if rows.size:
             dist[rows], ind[rows] = self.fallback.kneighbors_rows(
                 queries[rows], k, self._self_rows(rows, self_offset)
             )
-        return (dist, ind), self._cost(work, rows, scan_passes=1)
+        return dist, ind
 
     def radius_neighbors(self, queries, r, self_offset, budget=0.0):
-        """(distances, indices, offsets) and the cost per query."""
-        n_q = queries.shape[0]
-        work = np.empty(n_q, dtype=np.float64)
-        failed = np.zeros(n_q, dtype=np.uint8)
-        result = _mih.mih_radius(
-            queries,
-            *self._args(),
-            r,
-            work,
-            failed,
-            self_offset,
-            budget,
-            _PROBE_NS,
-            candidate_cost(self.codes),
-            self._n_threads(n_q),
+        """(distances, indices, offsets) of the codes within ``r`` of each query."""
+        result, failed, _ = self.probe(
+            queries, "r", r, self_offset, budget, self.n_threads
         )
         rows = np.flatnonzero(failed)
         if rows.size:
@@ -376,16 +373,22 @@ class MultiIndexHashing:
                 queries[rows], r, self._self_rows(rows, self_offset)
             )
             result = _splice_rows(result, rows, sub)
-        return result, self._cost(work, rows, scan_passes=2)
+        return result
+
+    def probe_seconds(self, queries, kind, value, budget):
+        """Hash ``queries`` on the calling thread under ``budget``: (seconds
+        per query, share of the queries stopped by the budget, total work)."""
+        out = []
+        seconds = _seconds(
+            lambda: out.append(self.probe(queries, kind, value, -1, budget, 1))
+        )
+        _, failed, work = out[0]
+        n_q = len(queries)
+        return seconds / n_q, np.count_nonzero(failed) / n_q, work.sum()
 
     @staticmethod
     def _self_rows(rows, self_offset):
         return rows + self_offset if self_offset >= 0 else None
-
-    def _cost(self, work, failed_rows, scan_passes):
-        """Mean cost per query: the probing work, plus a scan for each failure."""
-        scan = scan_passes * scan_cost(self.codes)
-        return (work.sum() + scan * len(failed_rows)) / max(len(work), 1)
 
 
 def _splice_rows(result, rows, sub):
@@ -404,11 +407,6 @@ def _splice_rows(result, rows, sub):
     new_dist[~from_sub], new_ind[~from_sub] = dist, ind
     new_dist[from_sub], new_ind[from_sub] = sub_dist, sub_ind
     return new_dist, new_ind, new_offsets
-
-
-def scan_cost(codes):
-    """Estimated cost of scanning the database for one query (nanoseconds)."""
-    return codes.shape[0] * (_SCAN_NS_PER_CODE + _SCAN_NS_PER_BYTE * codes.shape[1])
 
 
 def candidate_cost(codes):
@@ -441,13 +439,14 @@ def build_tables(codes, algorithm, n_tables):
 class HammingSearch:
     """The engine choice for one call: ``algorithm`` in {"auto", "brute", "mih"}.
 
-    "mih" probes every query (no budget); "auto" probes a sample of the
-    queries under a budget, then hashes the rest (each query with a budget of
-    about one scan) if the sample's measured cost per query is well below a
-    scan's estimate, else scans them.
+    "mih" probes every query (no budget). "auto" times the probing of a
+    sample of the batch against a scan and runs the whole batch on the
+    faster engine, a hashed query that would cost more than a few scans
+    being scanned instead; batches too small to sample take the engine
+    chosen at fit (``calibrate``).
     """
 
-    def __init__(self, codes, tables, algorithm, n_jobs, prior=None):
+    def __init__(self, codes, tables, algorithm, n_jobs, auto=None):
         # resolved once per call: it can take a fraction of a millisecond
         n_threads = _openmp_effective_n_threads(n_jobs)
         self.brute = BruteForce(codes, n_threads)
@@ -458,28 +457,64 @@ class HammingSearch:
         )
         self.algorithm = "brute" if tables is None else algorithm
         self.codes = codes
-        # engine per ("k", k) or ("r", radius) for small batches (estimate_choice)
-        self.prior = {} if prior is None else prior
-        self.choice = None  # engine used for the bulk of the last call (tests)
+        # what "auto" measured at fit (calibrate): "scan" maps "k" (k-NN) and
+        # "r" (radius) to the scan's seconds per query on one thread,
+        # "engine" maps (kind, value) to the engine for small batches
+        self.auto = {"scan": {}, "engine": {}} if auto is None else auto
+        self.choice = None  # engine used for the last call (tests, benchmarks)
 
-    def estimate_choice(self, kind, value):
-        """Engine for small batches of k-NN (``kind="k"``) or radius queries.
+    def calibrate(self, k, radius):
+        """Measure "auto"'s references on database rows standing in for
+        queries, on the calling thread: the scan's time per query; the time
+        of one work unit of the probing kernels (their units are a fixed cost
+        model, and the machine and the database set the real time); and the
+        engine for small batches at the default ``k`` and ``radius``
+        (``None``: none). Returns them."""
+        rows = self.codes[_spread(self.codes.shape[0], _AUTO_FIT_SAMPLE)]
+        k_ref = 1 if k is None else k
+        scan = self.auto["scan"]
+        scan["k"] = self._scan_seconds("k", k_ref, rows, repeats=2)
+        few = rows[_spread(len(rows), _AUTO_FIT_RADIUS_SAMPLE)]
+        scan["r"] = self._scan_seconds("r", radius or 0, few, repeats=2)
+        seconds, _, work = self.mih.probe_seconds(rows, "k", k_ref, 0.0)
+        self.auto["unit_seconds"] = seconds * len(rows) / max(work, 1.0)
+        for key in (("k", k), ("r", radius)):
+            if key[1] is not None:
+                self.auto["engine"][key] = self._choose(rows, *key)[0]
+        return self.auto
 
-        Database codes spread over the database stand in for queries (each
-        excluded from its own result), probed under the sample budget; the
-        rule is that of a batch's own sample.
+    def _budget(self, scan_seconds):
+        """Work units of the probing kernels worth _QUERY_BUDGET scans."""
+        return _QUERY_BUDGET * scan_seconds / self.auto["unit_seconds"]
+
+    def _scan_seconds(self, kind, value, queries, repeats=1):
+        """Seconds per query of scanning for ``queries`` on the calling thread."""
+        brute = BruteForce(self.codes, 1)
+        search = brute.kneighbors if kind == "k" else brute.radius_neighbors
+        seconds = min(
+            _seconds(lambda: search(queries, value, -1)) for _ in range(repeats)
+        )
+        return seconds / len(queries)
+
+    def _choose(self, sample, kind, value):
+        """(engine, scan seconds per query) for a batch like ``sample``.
+
+        The sample is hashed as the batch would be (same budget per query),
+        each query stopped by the budget counting its probing plus a scan.
+        The scan's time at fit was measured at one k (radius); when the
+        sample's cost comes close to it, the scan is timed on a few of the
+        sample's queries instead.
         """
-        n = self.codes.shape[0]
-        rows = np.unique(np.linspace(0, n - 1, _AUTO_FIT_SAMPLE).astype(np.int64))
-        scan_passes, engine = (
-            (1, self.mih.kneighbors) if kind == "k" else (2, self.mih.radius_neighbors)
+        scan = self.auto["scan"][kind]
+        probe, failed, _ = self.mih.probe_seconds(
+            sample, kind, value, self._budget(scan)
         )
-        scan = scan_passes * scan_cost(self.codes)
-        cost = sum(
-            engine(self.codes[row : row + 1], value, row, _SAMPLE_BUDGET * scan)[1]
-            for row in rows
-        )
-        return "mih" if cost < _AUTO_MARGIN * scan * len(rows) else "brute"
+        low, high = _AUTO_CLOSE
+        if low * scan < probe + failed * scan < high * scan:
+            few = sample[_spread(len(sample), _AUTO_SCAN_SAMPLE)]
+            scan = self._scan_seconds(kind, value, few)
+        cost = probe + failed * scan
+        return ("mih" if cost < _AUTO_MARGIN * scan else "brute"), scan
 
     def kneighbors(self, queries, k, self_offset):
         return self._dispatch(
@@ -488,7 +523,6 @@ class HammingSearch:
             ("k", k),
             lambda q, s: self.brute.kneighbors(q, k, s),
             lambda q, s, b: self.mih.kneighbors(q, k, s, b),
-            lambda parts: tuple(np.concatenate(x) for x in zip(*parts)),
         )
 
     def radius_neighbors(self, queries, r, self_offset):
@@ -498,40 +532,32 @@ class HammingSearch:
             ("r", r),
             lambda q, s: self.brute.radius_neighbors(q, r, s),
             lambda q, s, b: self.mih.radius_neighbors(q, r, s, b),
-            _concat_radius,
         )
 
-    def _dispatch(self, queries, self_offset, key, brute, mih, concat):
-        """Run ``brute(q, self_offset)`` or ``mih(q, self_offset, budget)``."""
+    def _dispatch(self, queries, self_offset, key, brute, mih):
+        """Run the scan, or hashing with a budget per query (see _choose)."""
         self.choice = self.algorithm
         if self.algorithm == "brute":
             return brute(queries, self_offset)
         if self.algorithm == "mih":
-            return mih(queries, self_offset, 0.0)[0]
-        # a radius search scans twice (count, then place)
-        scan = (1 if key[0] == "k" else 2) * scan_cost(self.codes)
-        if queries.shape[0] < _AUTO_SMALL_BATCH and key in self.prior:
-            self.choice = self.prior[key]
-            if self.choice == "mih":
-                return mih(queries, self_offset, _QUERY_BUDGET * scan)[0]
-            return brute(queries, self_offset)
-        pieces = _sample_pieces(queries.shape[0])
-        parts, costs, n_sampled = {}, 0.0, 0
-        for start, stop, sampled in pieces:
-            if sampled:
-                parts[start], cost = mih(
-                    queries[start:stop],
-                    _shift(self_offset, start),
-                    _SAMPLE_BUDGET * scan,
-                )
-                costs += cost * (stop - start)
-                n_sampled += stop - start
-        self.choice = "mih" if costs < _AUTO_MARGIN * scan * n_sampled else "brute"
-        for start, stop, sampled in pieces:
-            if not sampled:
-                q, offset = queries[start:stop], _shift(self_offset, start)
-                if self.choice == "mih":
-                    parts[start] = mih(q, offset, _QUERY_BUDGET * scan)[0]
-                else:
-                    parts[start] = brute(q, offset)
-        return concat([parts[start] for start, _, _ in pieces])
+            return mih(queries, self_offset, 0.0)
+        if "unit_seconds" not in self.auto:  # not calibrated at fit
+            self.calibrate(None, None)
+        n_q = queries.shape[0]
+        scan = self.auto["scan"][key[0]]
+        engine = self._small_batch_engine(key) if n_q < _AUTO_SMALL_BATCH else None
+        if engine is None:
+            engine, scan = self._choose(queries[_sample_rows(n_q)], *key)
+        self.choice = engine
+        if engine == "mih":
+            return mih(queries, self_offset, self._budget(scan))
+        return brute(queries, self_offset)
+
+    def _small_batch_engine(self, key):
+        """The engine chosen at fit for ``key``, else for the default value of
+        the same kind (same database, a nearby k or radius), else None."""
+        engines = self.auto["engine"]
+        if key in engines:
+            return engines[key]
+        same_kind = [engine for (kind, _), engine in engines.items() if kind == key[0]]
+        return same_kind[0] if same_kind else None

@@ -85,11 +85,14 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
     algorithm : {'auto', 'brute', 'mih'}, default='auto'
         Search engine. ``'brute'`` scans every code. ``'mih'`` probes the
         multi-index hash tables built by ``fit`` for every query. ``'auto'``
-        builds the tables when the database has at least 16,384 codes and
-        decides per call: it probes a small sample of the queries under a
-        work budget and hashes the rest only if that was cheaper than a scan,
-        any query that would cost more than a scan being scanned instead.
-        Results are identical with every choice.
+        builds the tables when the database has at least 16,384 codes,
+        times a scan at fit, and decides per call by measuring: it times the
+        probing of a sample of the queries (one in 32) and hashes the batch
+        only if that took clearly less time than a scan, any query that
+        would cost more than two scans being scanned instead; batches of
+        fewer than 32 queries take the engine chosen at fit for the default
+        ``n_neighbors`` and ``radius``. Results are identical with every
+        choice.
     n_tables : int, default=None
         Number of hash tables (substrings) m for ``'mih'`` and ``'auto'``.
         ``None`` takes ``ceil(b / log2(n_samples))`` for ``b`` bits, as [1]_
@@ -228,21 +231,20 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
         self._fit_method = self.algorithm
         self.n_tables_ = 0 if self._tables is None else self._tables.n_tables
         self.index_nbytes_ = 0 if self._tables is None else self._tables.nbytes
-        self._auto_prior = self._estimate_auto_choices()
+        self._auto = None  # a refit measures afresh
+        self._auto = self._calibrate_auto()
         return self
 
-    def _estimate_auto_choices(self):
-        """ "auto"'s engine for small batches at the default k and radius."""
+    def _calibrate_auto(self):
+        """What "auto" measures once at fit: the scan's time per query, and
+        the engine for small batches at the default k and radius."""
         if self._fit_method != "auto" or self._tables is None:
-            return {}
-        search = self._search()
-        prior = {}
-        if self.n_neighbors < self.n_samples_fit_:
-            prior["k", self.n_neighbors] = search.estimate_choice("k", self.n_neighbors)
+            return None
+        k = self.n_neighbors if self.n_neighbors < self.n_samples_fit_ else None
+        radius = None
         if self.radius is not None:
-            r = min(_check_radius(self.radius), 8 * self.codes_.shape[1])
-            prior["r", r] = search.estimate_choice("r", r)
-        return prior
+            radius = min(_check_radius(self.radius), 8 * self.codes_.shape[1])
+        return self._search().calibrate(k, radius)
 
     # -- helpers ---------------------------------------------------------------
     def _queries(self, X):
@@ -276,7 +278,7 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
             self._tables,
             self._fit_method,
             self.n_jobs,
-            getattr(self, "_auto_prior", None),
+            getattr(self, "_auto", None),
         )
 
     # -- k-NN ----------------------------------------------------------------------
