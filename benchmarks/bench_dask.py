@@ -94,6 +94,9 @@ def main(argv=None):
         help="disable the workers' statistical profiler (it samples every 10 ms)",
     )
     args = parser.parse_args(argv)
+    from sklearn_hash._show_versions import cpu_description
+
+    print(f"# cpu: {cpu_description()}")
 
     import dask
     from distributed import Client, LocalCluster, get_task_stream

@@ -51,6 +51,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nbits", type=int, nargs="+", default=[16, 32, 64])
     args = parser.parse_args(argv)
+    from sklearn_hash._show_versions import cpu_description
+
+    print(f"# cpu: {cpu_description()}")
     data = load_sift_skimage()
     gt = data.ground_truth
     n_queries = len(data.query)

@@ -237,6 +237,9 @@ def main():
     )
     parser.add_argument("--no-grid", action="store_true")
     args = parser.parse_args()
+    from sklearn_hash._show_versions import cpu_description
+
+    print(f"# cpu: {cpu_description()}")
     print(
         f"# {platform.processor() or platform.machine()}, "
         f"load {os.getloadavg()[0]:.1f}, clock {args.clock}, median of {args.repeats}"

@@ -181,6 +181,9 @@ def main():
         help="cpu: process CPU time, for 1-thread runs on a shared machine",
     )
     args = parser.parse_args()
+    from sklearn_hash._show_versions import cpu_description
+
+    print(f"# cpu: {cpu_description()}")
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     print(f"clock: {args.clock}; n_jobs: {args.n_jobs}; median of {args.repeats} runs")
     for name in args.sets:

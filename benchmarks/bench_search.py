@@ -86,6 +86,9 @@ def main(argv=None):
         "available ones and auto when no name is given)",
     )
     args = parser.parse_args(argv)
+    from sklearn_hash._show_versions import cpu_description
+
+    print(f"# cpu: {cpu_description()}")
     if args.path is not None:
         return path_table(args)
 

@@ -119,6 +119,9 @@ def main(argv=None):
     )
     parser.add_argument("--no-torch", action="store_true")
     args = parser.parse_args(argv)
+    from sklearn_hash._show_versions import cpu_description
+
+    print(f"# cpu: {cpu_description()}")
 
     X = _l2_normalize(load_training_set())
     torch_ok = not args.no_torch

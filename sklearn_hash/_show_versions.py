@@ -42,6 +42,7 @@ def show_versions():
     info = {
         "python": sys.version.split()[0],
         "machine": platform.machine(),
+        "cpu": cpu_description(),
         "sklearn_hash": __version__,
         "numpy": numpy.__version__,
         "scipy": scipy.__version__,
@@ -53,6 +54,32 @@ def show_versions():
     for name, value in info.items():
         print(f"{name:>16}: {value}")
     return info
+
+
+# the CPU features the kernels' paths depend on
+_SIMD_FLAGS = ("popcnt", "bmi2", "avx2", "avx512f", "avx512bw", "avx512_vpopcntdq")
+
+
+def cpu_description():
+    """CPU model and the SIMD flags the kernels use, e.g. 'AMD EPYC (family 23,
+    model 49); popcnt bmi2 avx2; no avx512_vpopcntdq' (Linux: /proc/cpuinfo;
+    elsewhere what :mod:`platform` knows)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            fields = dict(
+                line.split(":", 1)
+                for line in f.read().split("\n\n")[0].splitlines()
+                if ":" in line
+            )
+    except OSError:
+        return platform.processor() or platform.machine()
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    model = fields.get("model name", platform.machine())
+    family = f"family {fields.get('cpu family', '?')}, model {fields.get('model', '?')}"
+    have = " ".join(flag for flag in _SIMD_FLAGS if flag in flags)
+    missing = " ".join(flag for flag in _SIMD_FLAGS if flag not in flags)
+    return f"{model} ({family}); {have}" + (f"; no {missing}" if missing else "")
 
 
 def _paths_by_width(kernels):
