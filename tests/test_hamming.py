@@ -1,8 +1,7 @@
-import platform
-
 """HammingNeighbors against the brute-force NumPy reference, and its contract."""
 
 import pickle
+import platform
 
 import numpy as np
 import pytest
