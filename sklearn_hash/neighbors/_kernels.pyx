@@ -301,21 +301,25 @@ def hamming_radius_histogram(const uint8_t[:, ::1] queries,
     cdef int64_t n_q = queries.shape[0], n_db = database.shape[0]
     cdef int64_t nb = database.shape[1], chunk = scratch.shape[1] // 2
     cdef int64_t radius = out_hist.shape[1] - 1
-    cdef int64_t i, jj, c, n, self_index
+    cdef int64_t i, jj, c, n, n_cand, self_index
     cdef int32_t *buf
+    cdef int32_t *cand
     cdef int tid, n_threads = scratch.shape[0]
     sh_width_path(nb)
     for i in prange(n_q, nogil=True, schedule="dynamic", num_threads=n_threads):
         tid = threadid()
         buf = &scratch[tid, 0]
+        cand = buf + chunk
         self_index = self_offset + i if self_offset >= 0 else -1
         c = 0
         while c < n_db:
             n = min(chunk, n_db - c)
-            sh_hamming_row(&queries[i, 0], &database[c, 0], n, nb, buf)
-            for jj in range(n):
-                if buf[jj] <= radius and c + jj != self_index:
-                    out_hist[i, buf[jj]] += 1
+            # the fused test emits only the codes within the radius
+            n_cand = sh_row_below(&queries[i, 0], &database[c, 0], n, nb,
+                                  radius + 1, buf, cand)
+            for jj in range(n_cand):
+                if c + cand[jj] != self_index:
+                    out_hist[i, buf[cand[jj]]] += 1
             c = c + n
 
 
@@ -335,23 +339,27 @@ def hamming_radius_fill(const uint8_t[:, ::1] queries,
     cdef int64_t n_q = queries.shape[0], n_db = database.shape[0]
     cdef int64_t nb = database.shape[1], chunk = scratch.shape[1] // 2
     cdef int64_t radius = positions.shape[1] - 1
-    cdef int64_t i, jj, c, n, d, self_index
+    cdef int64_t i, jj, c, n, n_cand, d, j, self_index
     cdef int32_t *buf
+    cdef int32_t *cand
     cdef int tid, n_threads = scratch.shape[0]
     sh_width_path(nb)
     for i in prange(n_q, nogil=True, schedule="dynamic", num_threads=n_threads):
         tid = threadid()
         buf = &scratch[tid, 0]
+        cand = buf + chunk
         self_index = self_offset + i if self_offset >= 0 else -1
         c = 0
         while c < n_db:
             n = min(chunk, n_db - c)
-            sh_hamming_row(&queries[i, 0], &database[c, 0], n, nb, buf)
-            for jj in range(n):
-                d = buf[jj]
-                if d <= radius and c + jj != self_index:
+            n_cand = sh_row_below(&queries[i, 0], &database[c, 0], n, nb,
+                                  radius + 1, buf, cand)
+            for jj in range(n_cand):
+                j = c + cand[jj]
+                d = buf[cand[jj]]
+                if j != self_index:
                     out_dist[positions[i, d]] = <int32_t>d
-                    out_ind[positions[i, d]] = c + jj
+                    out_ind[positions[i, d]] = j
                     positions[i, d] += 1
             c = c + n
 
