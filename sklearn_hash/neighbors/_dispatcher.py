@@ -18,6 +18,7 @@ The estimator keeps only parameter handling and output shapes.
 """
 
 import math
+import sys
 import time
 
 import numpy as np
@@ -93,10 +94,11 @@ def _shift(self_offset, start):
 
 
 def _thread_clock():
-    """CPU time of the calling thread where the OS measures it finely (the
-    sample and the calibration run on the calling thread, and other processes
-    then do not inflate them), else the wall clock."""
-    if time.get_clock_info("thread_time").resolution <= 1e-6:
+    """CPU time of the calling thread where the OS counts it finely (Linux,
+    macOS: the sample and the calibration run on the calling thread, and
+    other processes then do not inflate them), else the wall clock (Windows
+    counts thread time in scheduler ticks of about 16 ms)."""
+    if sys.platform.startswith("linux") or sys.platform == "darwin":
         return time.thread_time
     return time.perf_counter
 
@@ -477,7 +479,8 @@ class HammingSearch:
         few = rows[_spread(len(rows), _AUTO_FIT_RADIUS_SAMPLE)]
         scan["r"] = self._scan_seconds("r", radius or 0, few, repeats=2)
         seconds, _, work = self.mih.probe_seconds(rows, "k", k_ref, 0.0)
-        self.auto["unit_seconds"] = seconds * len(rows) / max(work, 1.0)
+        # never zero: budgets divide by it
+        self.auto["unit_seconds"] = max(seconds * len(rows), 1e-9) / max(work, 1.0)
         for key in (("k", k), ("r", radius)):
             if key[1] is not None:
                 self.auto["engine"][key] = self._choose(rows, *key)[0]
