@@ -308,6 +308,19 @@ def test_auto_chooses_by_the_measured_scan_time():
         np.testing.assert_array_equal(i, ri)
 
 
+def test_auto_database_rows_as_queries_count_themselves_out():
+    """A database row finds itself at distance 0, so its 1-NN is free by
+    hashing; the fit estimate and X=None batches must not take that for a
+    query's cost: on uniform codes at k = 1 they scan, as real queries do."""
+    rng = np.random.default_rng(10)
+    uniform = random_codes(rng, 60_000, 64)
+    nn = HammingNeighbors(n_neighbors=1, n_jobs=1).fit(uniform)
+    assert nn._auto["engine"] == {("k", 1): "brute"}
+    search = nn._search()
+    search.kneighbors(uniform[:256], 1, 0)
+    assert search.choice == "brute"
+
+
 def test_auto_refit_measures_afresh():
     rng = np.random.default_rng(9)
     close = clustered_codes(rng, 20_000, 64, n_centers=1000, flip=0.03)

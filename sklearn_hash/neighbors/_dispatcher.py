@@ -473,17 +473,20 @@ class HammingSearch:
         engine for small batches at the default ``k`` and ``radius``
         (``None``: none). Returns them."""
         rows = self.codes[_spread(self.codes.shape[0], _AUTO_FIT_SAMPLE)]
-        k_ref = 1 if k is None else k
+        # a row finds itself at distance 0: its k + 1 nearest cost what a
+        # query's k nearest do (at k = 1 it would otherwise be free)
+        k_rows = (1 if k is None else k) + 1
         scan = self.auto["scan"]
-        scan["k"] = self._scan_seconds("k", k_ref, rows, repeats=2)
+        scan["k"] = self._scan_seconds("k", k_rows, rows, repeats=2)
         few = rows[_spread(len(rows), _AUTO_FIT_RADIUS_SAMPLE)]
         scan["r"] = self._scan_seconds("r", radius or 0, few, repeats=2)
-        seconds, _, work = self.mih.probe_seconds(rows, "k", k_ref, 0.0)
+        seconds, _, work = self.mih.probe_seconds(rows, "k", k_rows, 0.0)
         # never zero: budgets divide by it
         self.auto["unit_seconds"] = max(seconds * len(rows), 1e-9) / max(work, 1.0)
-        for key in (("k", k), ("r", radius)):
-            if key[1] is not None:
-                self.auto["engine"][key] = self._choose(rows, *key)[0]
+        if k is not None:
+            self.auto["engine"]["k", k] = self._choose(rows, "k", k_rows)[0]
+        if radius is not None:
+            self.auto["engine"]["r", radius] = self._choose(rows, "r", radius)[0]
         return self.auto
 
     def _budget(self, scan_seconds):
@@ -550,7 +553,10 @@ class HammingSearch:
         scan = self.auto["scan"][key[0]]
         engine = self._small_batch_engine(key) if n_q < _AUTO_SMALL_BATCH else None
         if engine is None:
-            engine, scan = self._choose(queries[_sample_rows(n_q)], *key)
+            kind, value = key
+            if kind == "k" and self_offset >= 0:
+                value += 1  # database rows find themselves (see calibrate)
+            engine, scan = self._choose(queries[_sample_rows(n_q)], kind, value)
         self.choice = engine
         if engine == "mih":
             return mih(queries, self_offset, self._budget(scan))
