@@ -16,7 +16,9 @@ ctypedef fused dist_t:
 
 
 cdef inline bint heap_greater(dist_t da, int64_t ia, dist_t db, int64_t ib) noexcept nogil:
-    return da > db or (da == db and ia > ib)
+    # bitwise, not short-circuit: Hamming distances tie often, so a branch on
+    # the distance mispredicts (top-100 of 384-bit codes: 91 -> 82 us a query)
+    return (da > db) | ((da == db) & (ia > ib))
 
 
 cdef inline void heap_replace_top(dist_t *hd, int64_t *hi, int64_t k,
@@ -27,8 +29,8 @@ cdef inline void heap_replace_top(dist_t *hd, int64_t *hi, int64_t k,
         child = 2 * pos + 1
         if child >= k:
             break
-        if child + 1 < k and heap_greater(hd[child + 1], hi[child + 1], hd[child], hi[child]):
-            child = child + 1
+        if child + 1 < k:  # the larger child, without a branch on the data
+            child += heap_greater(hd[child + 1], hi[child + 1], hd[child], hi[child])
         if not heap_greater(hd[child], hi[child], d, j):
             break
         hd[pos] = hd[child]
