@@ -76,6 +76,15 @@ extensions = [
         include_dirs=["sklearn_hash/neighbors"],
         depends=["sklearn_hash/neighbors/_mih.h", "sklearn_hash/neighbors/_heap.pxd"],
     ),
+    Extension(
+        "sklearn_hash.neighbors._rescore",
+        ["sklearn_hash/neighbors/_rescore.pyx"],
+        include_dirs=["sklearn_hash/neighbors"],
+        depends=[
+            "sklearn_hash/neighbors/_rescore.h",
+            "sklearn_hash/neighbors/_heap.pxd",
+        ],
+    ),
 ]
 
 setup(

@@ -29,9 +29,13 @@ from sklearn_hash import (
 from sklearn_hash._bits import hamming_kneighbors_reference
 from sklearn_hash.metrics import recall_at_k
 from sklearn_hash.model_selection import query_database_split
-from sklearn_hash.neighbors import _rerank
+from sklearn_hash.neighbors import _rerank, _rescore
 
 METRICS = ["cosine", "euclidean", "dot"]
+# odd dimensions: every tail length of the 16 partial sums, and none
+DIMENSIONS = [1, 3, 17, 384, 385]
+# rows that kernel_data makes equal
+DUPLICATES = [7, 20, 26, 32, 38, 44, 50, 56]
 
 
 def exact_data(n, d, metric, seed):
@@ -98,12 +102,19 @@ def test_matches_reference(metric, vector_dtype, n_candidates):
 
 
 @pytest.mark.parametrize("metric", METRICS)
-def test_all_candidates_is_exact_search(metric):
-    # n_candidates >= n: every vector is re-scored, whatever the codes
+@pytest.mark.parametrize("vector_dtype", ["float32", "int8"])
+def test_all_candidates_is_exact_search(metric, vector_dtype):
+    # n_candidates >= n: every vector is re-scored, whatever the codes (int8
+    # storage of exact_data keeps its ties: one scale for every feature, 1
+    # except for cosine, where every stored entry is 0 or +-127)
     X = exact_data(150, 10, metric, seed=2)
     Q = exact_data(20, 10, metric, seed=3)
     search = RerankNeighbors(
-        SignHashing(), n_neighbors=15, n_candidates=150, metric=metric
+        SignHashing(),
+        n_neighbors=15,
+        n_candidates=150,
+        metric=metric,
+        vector_dtype=vector_dtype,
     ).fit(X)
     full = metric_distances(Q, X, metric)
     expected = np.lexsort((np.broadcast_to(np.arange(150), full.shape), full), axis=-1)
@@ -180,14 +191,163 @@ def test_chunks_blocks_and_threads_do_not_change_results(monkeypatch):
     ).fit(X)
     expected = search.kneighbors(Q)
     expected_self = search.kneighbors()
-    # tiny budgets: many query chunks and one-query blocks on two threads
+    # a tiny budget: many query chunks (three queries each), on two threads
     monkeypatch.setattr(_rerank, "_CANDIDATE_BUDGET", 90)
-    monkeypatch.setattr(_rerank, "_GATHER_BUDGET", 100)
     search.set_params(n_jobs=2)
     for got, want in zip(
         search.kneighbors(Q) + search.kneighbors(), expected + expected_self
     ):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("vector_dtype", ["float32", "int8"])
+def test_one_or_two_threads_give_identical_results(metric, vector_dtype):
+    rng = np.random.RandomState(12)
+    X, Q = rng.standard_normal((300, 19)), rng.standard_normal((41, 19))
+    X[100:110] = X[3]  # duplicates: exact ties
+    search = RerankNeighbors(
+        SignHashing(),
+        n_neighbors=6,
+        n_candidates=50,
+        metric=metric,
+        vector_dtype=vector_dtype,
+        n_jobs=1,
+    ).fit(X)
+    expected = search.kneighbors(Q) + search.kneighbors()
+    search.set_params(n_jobs=2)
+    for got, want in zip(search.kneighbors(Q) + search.kneighbors(), expected):
+        np.testing.assert_array_equal(got, want)
+
+
+# -- the re-scoring kernel, called directly ---------------------------------------
+def run_kernel(vectors, scale, queries, candidates, metric, k, n_threads=1):
+    n_q = len(candidates)
+    dist = np.empty((n_q, k), dtype=np.float32)
+    ind = np.empty((n_q, k), dtype=np.int64)
+    scratch = np.empty((n_threads, vectors.shape[1]), dtype=np.float32)
+    _rescore.rescore_kneighbors(
+        vectors, scale, queries, candidates, metric, dist, ind, scratch
+    )
+    return dist, ind
+
+
+def kernel_reference(vectors, scale, queries, candidates, metric):
+    """float64 distances of each query to its candidates (stored x * scale)."""
+    gathered = (vectors.astype(np.float64) * scale)[candidates]
+    Q = queries.astype(np.float64)[:, None, :]
+    if metric == "euclidean":
+        return np.sqrt(((gathered - Q) ** 2).sum(axis=2))
+    dots = (gathered * Q).sum(axis=2)
+    return 1 - dots if metric == "cosine" else -dots
+
+
+def kernel_data(vector_dtype, d, seed, exact=False):
+    """Stored vectors, scale, queries and shuffled distinct candidates.
+
+    ``exact``: small integers and power-of-two scales, so every float32
+    distance is the float64 one rounded (ties stay ties).
+    """
+    rng = np.random.RandomState(seed)
+    n, n_q, n_c = 60, 9, 40
+    if vector_dtype == "int8":
+        high = 4 if exact else 128
+        vectors = rng.randint(-high + 1, high, size=(n, d)).astype(np.int8)
+        scale = (
+            2.0 ** rng.randint(-2, 2, size=d) if exact else rng.uniform(0.01, 0.1, d)
+        )
+    else:
+        vectors = rng.randint(-3, 4, size=(n, d)) if exact else rng.randn(n, d)
+        scale = np.ones(d)
+    vectors = vectors.astype(vectors.dtype if vector_dtype == "int8" else np.float32)
+    vectors[DUPLICATES] = vectors[7]  # equal distances to every query
+    queries = rng.randint(-3, 4, size=(n_q, d)) if exact else rng.randn(n_q, d)
+    others = np.setdiff1d(np.arange(n), DUPLICATES)
+    # the duplicates and others, in a random order
+    candidates = np.array(
+        [
+            rng.permutation(np.r_[DUPLICATES, rng.choice(others, n_c - 8, False)])
+            for _ in range(n_q)
+        ]
+    )
+    return (
+        vectors,
+        scale.astype(np.float32),
+        queries.astype(np.float32),
+        np.ascontiguousarray(candidates),
+    )
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("vector_dtype", ["float32", "int8"])
+@pytest.mark.parametrize("d", DIMENSIONS)
+def test_kernel_distances_and_order(metric, vector_dtype, d):
+    vectors, scale, queries, candidates = kernel_data(vector_dtype, d, seed=d)
+    n_c = candidates.shape[1]
+    dist, ind = run_kernel(vectors, scale, queries, candidates, metric, n_c)
+    # every candidate, once, ordered by (its float32 distance, index)
+    np.testing.assert_array_equal(np.sort(ind, axis=1), np.sort(candidates, axis=1))
+    order = np.lexsort((ind, dist), axis=-1)
+    np.testing.assert_array_equal(order, np.broadcast_to(np.arange(n_c), ind.shape))
+    # the float32 distances are the float64 ones up to float32 rounding
+    ref = kernel_reference(vectors, scale, queries, ind, metric)
+    magnitude = (
+        np.linalg.norm(vectors * scale, axis=1).max()
+        * np.linalg.norm(queries, axis=1).max()
+    )
+    np.testing.assert_allclose(dist, ref, rtol=1e-5, atol=1e-5 * (1 + magnitude))
+    # duplicates: bitwise equal distances, consecutive, ascending indices
+    for row_dist, row_ind in zip(dist, ind):
+        dup = np.isin(row_ind, DUPLICATES)
+        assert (row_dist[dup] == row_dist[dup][0]).all()
+        assert (np.diff(np.flatnonzero(dup)) == 1).all()
+        assert (np.diff(row_ind[dup]) > 0).all()
+    # fewer neighbours: the first k of the full order
+    for k in (1, 5):
+        dist_k, ind_k = run_kernel(vectors, scale, queries, candidates, metric, k)
+        np.testing.assert_array_equal(ind_k, ind[:, :k])
+        np.testing.assert_array_equal(dist_k, dist[:, :k])
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("vector_dtype", ["float32", "int8"])
+@pytest.mark.parametrize("d", DIMENSIONS)
+def test_kernel_exact_ties_match_float64_order(metric, vector_dtype, d):
+    vectors, scale, queries, candidates = kernel_data(
+        vector_dtype, d, seed=d, exact=True
+    )
+    k = 25
+    dist, ind = run_kernel(vectors, scale, queries, candidates, metric, k)
+    ref = kernel_reference(vectors, scale, queries, candidates, metric)
+    order = np.lexsort((candidates, ref), axis=-1)[:, :k]
+    np.testing.assert_array_equal(ind, np.take_along_axis(candidates, order, 1))
+    np.testing.assert_allclose(
+        dist, np.take_along_axis(ref, order, 1), rtol=1e-6, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("vector_dtype", ["float32", "int8"])
+def test_kernel_threads_and_simd_paths_agree(vector_dtype):
+    results = {}
+    try:
+        for path in ("base", "avx2"):
+            if not _rescore.set_simd_path(path):
+                continue
+            assert _rescore.simd_path() == path
+            for metric in METRICS:
+                for d in DIMENSIONS:
+                    data = kernel_data(vector_dtype, d, seed=100 + d)
+                    for n_threads in (1, 2):
+                        results[path, metric, d, n_threads] = run_kernel(
+                            *data, metric, 10, n_threads
+                        )
+    finally:
+        _rescore.set_simd_path("auto")
+    for (_path, metric, d, _threads), (dist, ind) in results.items():
+        want_dist, want_ind = results["base", metric, d, 1]
+        np.testing.assert_array_equal(dist, want_dist)
+        np.testing.assert_array_equal(ind, want_ind)
+    assert not _rescore.set_simd_path("no-such-path")
 
 
 def test_asymmetric_hasher_uses_database_codes():

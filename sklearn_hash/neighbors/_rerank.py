@@ -1,6 +1,5 @@
 """Hamming candidates re-scored exactly with the original vectors."""
 
-from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
 
 import numpy as np
@@ -17,10 +16,10 @@ from .._compat import (
 )
 from .._neighbors_exact import l2_normalize_rows
 from ._hamming import HammingNeighbors
+from ._rescore import rescore_kneighbors
 
-# Elements (queries x candidates x features) gathered per block by one thread:
-# 2**21 float32 values are 8 MiB, a block's only large working memory.
-_GATHER_BUDGET = 1 << 21
+# float32 values quantized to int8 at once by fit: 2**21 are 8 MiB.
+_QUANTIZE_BUDGET = 1 << 21
 # Candidate indices (queries x candidates, int64) held at once: 32 MiB.
 _CANDIDATE_BUDGET = 1 << 22
 # int8 vectors use the symmetric range [-127, 127], so that 0 stays exactly 0.
@@ -132,11 +131,10 @@ class RerankNeighbors(BaseEstimator):
     Memory: the codes (``ceil(nbits / 8)`` bytes per vector) plus the
     vectors (``4 d`` bytes for float32, ``d`` for int8). Queries are
     processed in chunks, so whatever the number of queries the working
-    memory is about 32 MiB of candidate indices plus, per thread, 8 MiB of
-    gathered vectors (two or three such float32 buffers for int8 and
-    Euclidean; at least one query's candidates, ``4 d n_candidates``
-    bytes, when that is more). The re-scoring of the blocks of a chunk runs in
-    ``n_jobs`` threads (NumPy releases the GIL in gathering and summing).
+    memory is about 32 MiB of candidate indices. The re-scoring (a compiled
+    kernel, ``n_jobs`` threads over the queries) reads each candidate's
+    stored row in place, with no gathered copy, and keeps each query's best
+    ``n_neighbors`` in a bounded heap.
 
     ``kneighbors(X=None)`` searches the database against itself, each point
     excluded from its own result (scikit-learn's rule); the candidates are
@@ -260,7 +258,7 @@ class RerankNeighbors(BaseEstimator):
         self.scale_ = np.where(absmax > 0, absmax / _INT8_MAX, 1).astype(np.float32)
         self.vectors_ = np.empty(vectors.shape, dtype=np.int8)
         # block by rows so the division never doubles the float32 copy
-        rows = max(1, _GATHER_BUDGET // X.shape[1])
+        rows = max(1, _QUANTIZE_BUDGET // X.shape[1])
         for start in range(0, len(vectors), rows):
             block = np.rint(vectors[start : start + rows] / self.scale_)
             self.vectors_[start : start + rows] = np.clip(block, -_INT8_MAX, _INT8_MAX)
@@ -350,49 +348,21 @@ class RerankNeighbors(BaseEstimator):
 
     def _rescore(self, queries, candidates, k):
         """Exact (distance, index) top-k of each query among its candidates."""
-        n_q, n_c = candidates.shape
+        n_q = len(candidates)
         distances = np.empty((n_q, k), dtype=np.float32)
         indices = np.empty((n_q, k), dtype=np.int64)
-        block = max(1, _GATHER_BUDGET // (n_c * queries.shape[1]))
-        n_threads = max(
-            1, min(_openmp_effective_n_threads(self.n_jobs), -(-n_q // block))
+        n_threads = max(1, min(_openmp_effective_n_threads(self.n_jobs), n_q))
+        rescore_kneighbors(
+            self.vectors_,
+            self.scale_,
+            np.ascontiguousarray(queries, dtype=np.float32),
+            np.ascontiguousarray(candidates, dtype=np.int64),
+            self.metric,
+            distances,
+            indices,
+            np.empty((n_threads, self.vectors_.shape[1]), dtype=np.float32),
         )
-        # every thread gets work: no block larger than an equal share
-        block = min(block, -(-n_q // n_threads))
-
-        def rescore_block(start):
-            rows = slice(start, start + block)
-            dist = self._metric_distances(queries[rows], candidates[rows])
-            order = np.lexsort((candidates[rows], dist), axis=-1)[:, :k]
-            distances[rows] = np.take_along_axis(dist, order, axis=1)
-            indices[rows] = np.take_along_axis(candidates[rows], order, axis=1)
-
-        starts = range(0, n_q, block)
-        if n_threads == 1:
-            for start in starts:
-                rescore_block(start)
-        else:
-            with ThreadPoolExecutor(n_threads) as pool:
-                list(pool.map(rescore_block, starts))
         return distances, indices
-
-    def _metric_distances(self, queries, candidates):
-        """(n_q, n_candidates) float32 distances to the gathered candidate vectors.
-
-        Each distance is one contraction over the features (einsum), so its
-        value does not depend on the candidate's position in the block.
-        """
-        gathered = self.vectors_[candidates]
-        if self.metric == "euclidean":
-            if self.vector_dtype == "int8":
-                gathered = gathered.astype(np.float32) * self.scale_
-            gathered -= queries[:, None, :]
-            return np.sqrt(np.einsum("qcd,qcd->qc", gathered, gathered))
-        if self.vector_dtype == "int8":
-            gathered = gathered.astype(np.float32)
-            queries = queries * self.scale_
-        dots = np.einsum("qcd,qd->qc", gathered, queries)
-        return 1 - dots if self.metric == "cosine" else -dots
 
     # -- predictor / scorer --------------------------------------------------------
     def predict(self, X):
