@@ -68,6 +68,53 @@ def search_problems(draw):
     )
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=FIXTURE_OK)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    nbits=st.sampled_from([16, 64, 128, 384]),
+    n_db=st.integers(300, 2500),
+    k=st.sampled_from([1, 2, 10, 100, 150]),
+    n_distinct=st.one_of(st.none(), st.integers(2, 40)),
+    n_q=st.sampled_from([1, 3, 40]),
+    n_jobs=st.sampled_from([1, 2]),
+)
+def test_kneighbors_selection_at_scale_matches_reference(
+    popcount_path, seed, nbits, n_db, k, n_distinct, n_q, n_jobs
+):
+    """Each query keeps its best k on one stack per distance: many pushes and
+    pops (n >> k), exact ties (few distinct codes), self-exclusion, threads
+    and the database split (few queries)."""
+    rng = np.random.default_rng(seed)
+    db = random_codes(rng, n_db, nbits, n_distinct)
+    q = random_codes(rng, n_q, nbits, n_distinct)
+    nn = HammingNeighbors(n_neighbors=k, algorithm="brute", n_jobs=n_jobs).fit(db)
+    d, i = nn.kneighbors(q)
+    rd, ri = hamming_kneighbors_reference(q, db, k)
+    np.testing.assert_array_equal(d, rd)
+    np.testing.assert_array_equal(i, ri)
+    d, i = nn.kneighbors(None if n_q == 40 else db[:n_q])
+    rd, ri = (
+        hamming_kneighbors_reference(db, db, k, exclude_self=True)
+        if n_q == 40
+        else hamming_kneighbors_reference(db[:n_q], db, k)
+    )
+    np.testing.assert_array_equal(d, rd)
+    np.testing.assert_array_equal(i, ri)
+
+
+def test_kneighbors_beyond_the_stacks_uses_the_heap():
+    """k above _kernels' STACKS_MAX_K (4096) keeps a heap: same results."""
+    assert _kernels.selection_shapes(4097, 8) == (1, 1)
+    rng = np.random.default_rng(11)
+    db = random_codes(rng, 5000, 64, 50)
+    q = random_codes(rng, 3, 64, 50)
+    nn = HammingNeighbors(n_neighbors=4500, algorithm="brute").fit(db)
+    d, i = nn.kneighbors(q)
+    rd, ri = hamming_kneighbors_reference(q, db, 4500)
+    np.testing.assert_array_equal(d, rd)
+    np.testing.assert_array_equal(i, ri)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=FIXTURE_OK)
 @given(problem=search_problems())
 def test_kneighbors_matches_reference(popcount_path, problem):

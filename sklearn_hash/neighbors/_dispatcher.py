@@ -145,9 +145,20 @@ class BruteForce:
         self.n_threads = max(1, min(n_threads, codes.shape[0]))
 
     def _scratch(self, queries, n_threads):
-        """One chunk of distances per thread (the kernels' only working memory)."""
+        """One chunk of distances per thread (the kernels' working memory)."""
         chunk = _kernels.chunk_rows(queries.shape[1])
         return np.empty((n_threads, 2 * chunk), dtype=np.int32)
+
+    def _selection(self, n_threads, rows, k):
+        """Per-thread k-NN selection state for ``rows`` queries at a time
+        (``_kernels.selection_shapes``)."""
+        n_tops, n_slots = _kernels.selection_shapes(k, self.codes.shape[1])
+        return (
+            np.empty((n_threads, rows, n_tops), dtype=np.int32),
+            np.empty((n_threads, rows, n_slots), dtype=np.int32),
+            np.empty((n_threads, rows, n_slots), dtype=np.int64),
+            np.empty((n_threads, rows, 4), dtype=np.int64),
+        )
 
     def kneighbors(self, queries, k, self_offset):
         n_q, n_threads = queries.shape[0], self.n_threads
@@ -167,6 +178,7 @@ class BruteForce:
                 part_ind,
                 self_offset,
                 self._scratch(queries, n_threads),
+                *self._selection(n_threads, n_q, k),
             )
             return _merge_sorted_parts(part_dist, part_ind, k)
         distances = np.empty((n_q, k), dtype=np.int32)
@@ -183,6 +195,7 @@ class BruteForce:
             self_offset,
             query_block,
             self._scratch(queries, n_threads),
+            *self._selection(n_threads, query_block, k),
         )
         return distances, indices
 

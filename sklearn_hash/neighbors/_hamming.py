@@ -133,10 +133,12 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
     ``(n_queries, n_samples_fit)`` matrix is ever formed.
 
     **Scan.** Queries are taken in blocks of 32 that read the database
-    once, chunk by cache-sized chunk. Each query keeps a bounded max-heap of
-    (distance, index); as the scan visits indices in increasing order, a code
-    enters only if its distance is strictly below the heap's maximum, a test
-    vectorised over the chunk so that rejected codes cost almost nothing.
+    once, chunk by cache-sized chunk. Each query keeps its best k (distance,
+    index) pairs on one stack per distance (a bounded max-heap when k >
+    4096); as the scan visits indices in increasing order, a code enters
+    only if its distance is strictly below the k-th best's, a test
+    vectorised over the chunk so that rejected codes cost almost nothing,
+    and the worst pair, the top of the highest stack, leaves in O(1).
     With fewer than four queries per thread, the threads split the database
     instead and their lists are merged. Radius search counts the codes at
     each distance, then writes each one at its final (distance, index)

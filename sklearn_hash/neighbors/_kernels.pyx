@@ -6,9 +6,10 @@ released, queries split across OpenMP threads. Results are ordered by
 (distance, database index), ties by the smaller index.
 
 The database is read in cache-sized chunks; a block of queries reuses each
-chunk while it is in cache. For k-NN each query keeps a bounded max-heap of
-(distance, index); since the scan visits indices in increasing order, a
-candidate enters only if its distance is strictly below the heap's maximum,
+chunk while it is in cache. For k-NN each query keeps its best k (distance,
+index) pairs on one stack per distance (a bounded max-heap for k above
+STACKS_MAX_K); since the scan visits indices in increasing order, a
+candidate enters only if its distance is strictly below the k-th best's,
 which keeps the (distance, index) order exact with ties. That test is fused
 into the distance loop (``sh_row_below``): only codes below the bound are
 written out, so rejected codes cost nothing beyond their popcount. Radius
@@ -175,6 +176,13 @@ def _path_distances(str name, const uint8_t[:, ::1] queries, const uint8_t[:, ::
 
 cdef enum:
     CHUNK_BYTES = 16384
+    # Up to this k, each query keeps its best k in one stack per distance
+    # (distances are small integers): a candidate is pushed on its distance's
+    # stack and the worst, the top of the highest stack, popped, in O(1)
+    # where a heap sifts (O(log k), about k ln(n / k) times per scan: a third
+    # of the scan's time at k = 100 on 384-bit codes). Larger k use the heap,
+    # whose memory does not grow with the code width.
+    STACKS_MAX_K = 4096
 
 
 cdef inline void _push_candidates(const int32_t *dist, const int32_t *cand, int64_t n_cand,
@@ -194,26 +202,152 @@ cdef inline void _push_candidates(const int32_t *dist, const int32_t *cand, int6
             heap_replace_top(hd, hi, k, dist[jj], first + jj)
 
 
+# State of a query's distance stacks: slots 0..k hold (index, next slot);
+# tops[d] is the slot on top of distance d's stack (-1: empty).
+cdef enum:
+    ST_USED = 0    # slots handed out so far (at most k + 1)
+    ST_FREE = 1    # the slot freed by the last pop
+    ST_TOTAL = 2   # entries on the stacks
+    ST_MAXD = 3    # highest non-empty distance
+    ST_SIZE = 4
+
+
+cdef inline void _stacks_init(int32_t *tops, int64_t n_tops,
+                              int64_t *state) noexcept nogil:
+    memset(tops, 0xff, n_tops * sizeof(int32_t))
+    state[ST_USED] = 0
+    state[ST_FREE] = -1
+    state[ST_TOTAL] = 0
+    state[ST_MAXD] = -1
+
+
+cdef inline int32_t _stacks_bound(const int64_t *state, int64_t k) noexcept nogil:
+    """Codes at this distance or more cannot enter: the k-th best's distance
+    once k are kept (a tie comes later in index order, so it is worse)."""
+    return <int32_t>state[ST_MAXD] if state[ST_TOTAL] == k else INT32_MAX
+
+
+cdef inline void _stack_candidates(const int32_t *dist, const int32_t *cand,
+                                   int64_t n_cand, int64_t first, int64_t self_index,
+                                   int32_t *tops, int32_t *nxt, int64_t *idx,
+                                   int64_t *state, int64_t k) noexcept nogil:
+    """Offer the chunk's candidates (offsets in increasing index order)."""
+    cdef int64_t m, jj, slot, maxd = state[ST_MAXD], total = state[ST_TOTAL]
+    cdef int32_t d, bound = _stacks_bound(state, k)
+    for m in range(n_cand):
+        jj = cand[m]
+        d = dist[jj]
+        if d >= bound or first + jj == self_index:
+            continue
+        if state[ST_USED] <= k:
+            slot = state[ST_USED]
+            state[ST_USED] += 1
+        else:
+            slot = state[ST_FREE]
+        idx[slot] = first + jj
+        nxt[slot] = tops[d]
+        tops[d] = <int32_t>slot
+        total = total + 1
+        if d > maxd:
+            maxd = d
+        if total > k:
+            # the worst: the newest entry (largest index) of the highest stack
+            slot = tops[maxd]
+            tops[maxd] = nxt[slot]
+            state[ST_FREE] = slot
+            total = total - 1
+            while tops[maxd] < 0:
+                maxd = maxd - 1
+        if total == k:
+            bound = <int32_t>maxd
+    state[ST_MAXD] = maxd
+    state[ST_TOTAL] = total
+
+
+cdef void _stacks_output(const int32_t *tops, const int32_t *nxt, const int64_t *idx,
+                         const int64_t *state, int64_t k, int32_t *out_d,
+                         int64_t *out_i) noexcept nogil:
+    """Write the kept entries in (distance, index) order, then sentinels."""
+    cdef int64_t pos = 0, start, a, b, t
+    cdef int32_t d, slot
+    for d in range(state[ST_MAXD] + 1):
+        start = pos
+        slot = tops[d]
+        while slot >= 0:
+            out_d[pos] = d
+            out_i[pos] = idx[slot]
+            pos = pos + 1
+            slot = nxt[slot]
+        # a stack holds its newest entry first: reverse to increasing index
+        a = start
+        b = pos - 1
+        while a < b:
+            t = out_i[a]
+            out_i[a] = out_i[b]
+            out_i[b] = t
+            a = a + 1
+            b = b - 1
+    while pos < k:
+        out_d[pos] = INT32_MAX
+        out_i[pos] = INT64_MAX
+        pos = pos + 1
+
+
 cdef void _knn_block(const uint8_t[:, ::1] queries, const uint8_t[:, ::1] database,
                      int64_t q_start, int64_t q_stop, int64_t db_start, int64_t db_stop,
                      int64_t self_offset, int32_t *buf, int64_t chunk,
-                     int32_t[:, ::1] out_dist, int64_t[:, ::1] out_ind) noexcept nogil:
-    """Top-k of queries [q_start, q_stop) over database rows [db_start, db_stop).
+                     int32_t[:, ::1] out_dist, int64_t[:, ::1] out_ind,
+                     int32_t[:, ::1] tops, int32_t[:, ::1] nxt, int64_t[:, ::1] idx,
+                     int64_t[:, ::1] state) noexcept nogil:
+    """Sorted top-k of queries [q_start, q_stop) over database rows
+    [db_start, db_stop), into the output rows.
 
-    The heaps live in the output rows; they are left unsorted.
+    With stacks (``idx`` of k + 1 columns; row ``i - q_start`` of ``tops``,
+    ``nxt``, ``idx``, ``state`` for query ``i``) the best k are kept per
+    distance; otherwise in a heap in the output row.
     """
     cdef int64_t nb = database.shape[1], k = out_dist.shape[1]
-    cdef int64_t c, n, i, self_index, n_cand
+    cdef int64_t c, n, i, r, self_index, n_cand
+    cdef bint stacks = idx.shape[1] == k + 1
+    cdef int32_t bound
+    for i in range(q_start, q_stop):
+        if stacks:
+            _stacks_init(&tops[i - q_start, 0], tops.shape[1], &state[i - q_start, 0])
+        else:
+            heap_init(&out_dist[i, 0], &out_ind[i, 0], k)
     c = db_start
     while c < db_stop:
         n = min(chunk, db_stop - c)
         for i in range(q_start, q_stop):
+            r = i - q_start
+            bound = _stacks_bound(&state[r, 0], k) if stacks else out_dist[i, 0]
             n_cand = sh_row_below(&queries[i, 0], &database[c, 0], n, nb,
-                                  out_dist[i, 0], buf, <int32_t *>buf + chunk)
+                                  bound, buf, <int32_t *>buf + chunk)
             self_index = self_offset + i if self_offset >= 0 else -1
-            _push_candidates(buf, buf + chunk, n_cand, c, self_index,
-                             &out_dist[i, 0], &out_ind[i, 0], k)
+            if stacks:
+                _stack_candidates(buf, buf + chunk, n_cand, c, self_index,
+                                  &tops[r, 0], &nxt[r, 0], &idx[r, 0], &state[r, 0], k)
+            else:
+                _push_candidates(buf, buf + chunk, n_cand, c, self_index,
+                                 &out_dist[i, 0], &out_ind[i, 0], k)
         c = c + n
+    for i in range(q_start, q_stop):
+        r = i - q_start
+        if stacks:
+            _stacks_output(&tops[r, 0], &nxt[r, 0], &idx[r, 0], &state[r, 0], k,
+                           &out_dist[i, 0], &out_ind[i, 0])
+        else:
+            heap_sort(&out_dist[i, 0], &out_ind[i, 0], k)
+
+
+def selection_shapes(int64_t k, int64_t n_bytes):
+    """Row widths (tops, slots) of the per-query selection state for k-NN of
+    ``n_bytes`` codes: distance stacks up to STACKS_MAX_K, else (1, 1) and
+    the heap. Each thread needs ``tops`` and ``nxt`` (int32), ``idx`` (int64)
+    of those widths and ``state`` (int64) of width 4, one row per query."""
+    if k <= STACKS_MAX_K:
+        return 8 * n_bytes + 2, k + 1
+    return 1, 1
 
 
 def chunk_rows(int64_t n_bytes):
@@ -230,7 +364,11 @@ def hamming_kneighbors(const uint8_t[:, ::1] queries,
                        int64_t[:, ::1] out_ind,
                        int64_t self_offset,
                        int64_t query_block,
-                       int32_t[:, ::1] scratch):
+                       int32_t[:, ::1] scratch,
+                       int32_t[:, :, ::1] tops,
+                       int32_t[:, :, ::1] nxt,
+                       int64_t[:, :, ::1] idx,
+                       int64_t[:, :, ::1] state):
     """k nearest database codes of every query, by (distance, index).
 
     ``k`` is ``out_dist.shape[1]``. When ``self_offset >= 0``, query ``i`` is
@@ -239,7 +377,9 @@ def hamming_kneighbors(const uint8_t[:, ::1] queries,
     database once, chunk by chunk. ``scratch`` is (n_threads,
     2 * chunk_rows(n_bytes)): per thread, a chunk of distances and a chunk
     of candidate offsets, allocated by the caller; its first dimension sets
-    the number of threads.
+    the number of threads. ``tops``, ``nxt``, ``idx``, ``state`` hold each
+    thread's selection state, ``query_block`` rows of the widths given by
+    ``selection_shapes``.
     """
     cdef int64_t n_q = queries.shape[0], n_db = database.shape[0]
     cdef int64_t k = out_dist.shape[1], chunk = scratch.shape[1] // 2
@@ -251,12 +391,9 @@ def hamming_kneighbors(const uint8_t[:, ::1] queries,
         tid = threadid()
         q_start = blk * query_block
         q_stop = min(q_start + query_block, n_q)
-        for i in range(q_start, q_stop):
-            heap_init(&out_dist[i, 0], &out_ind[i, 0], k)
         _knn_block(queries, database, q_start, q_stop, 0, n_db, self_offset,
-                   &scratch[tid, 0], chunk, out_dist, out_ind)
-        for i in range(q_start, q_stop):
-            heap_sort(&out_dist[i, 0], &out_ind[i, 0], k)
+                   &scratch[tid, 0], chunk, out_dist, out_ind,
+                   tops[tid], nxt[tid], idx[tid], state[tid])
 
 
 def hamming_kneighbors_split(const uint8_t[:, ::1] queries,
@@ -264,13 +401,18 @@ def hamming_kneighbors_split(const uint8_t[:, ::1] queries,
                              int32_t[:, :, ::1] part_dist,
                              int64_t[:, :, ::1] part_ind,
                              int64_t self_offset,
-                             int32_t[:, ::1] scratch):
+                             int32_t[:, ::1] scratch,
+                             int32_t[:, :, ::1] tops,
+                             int32_t[:, :, ::1] nxt,
+                             int64_t[:, :, ::1] idx,
+                             int64_t[:, :, ::1] state):
     """Few queries, many threads: each thread scans one slice of the database.
 
     ``part_dist``/``part_ind`` are (n_threads, n_queries, k): thread ``t``
     writes the sorted top-k of its slice; the caller merges the slices.
     A slice may hold fewer than k rows: missing entries stay sentinels
-    (distance INT32_MAX, index INT64_MAX), which sort last.
+    (distance INT32_MAX, index INT64_MAX), which sort last. The selection
+    state is that of ``hamming_kneighbors``, one row per query.
     """
     cdef int64_t n_q = queries.shape[0], n_db = database.shape[0]
     cdef int64_t k = part_dist.shape[2], chunk = scratch.shape[1] // 2
@@ -280,12 +422,9 @@ def hamming_kneighbors_split(const uint8_t[:, ::1] queries,
     for t in prange(n_threads, nogil=True, schedule="static", num_threads=n_threads):
         lo = n_db * t // n_threads
         hi = n_db * (t + 1) // n_threads
-        for i in range(n_q):
-            heap_init(&part_dist[t, i, 0], &part_ind[t, i, 0], k)
         _knn_block(queries, database, 0, n_q, lo, hi, self_offset,
-                   &scratch[t, 0], chunk, part_dist[t], part_ind[t])
-        for i in range(n_q):
-            heap_sort(&part_dist[t, i, 0], &part_ind[t, i, 0], k)
+                   &scratch[t, 0], chunk, part_dist[t], part_ind[t],
+                   tops[t], nxt[t], idx[t], state[t])
 
 
 def hamming_radius_histogram(const uint8_t[:, ::1] queries,
