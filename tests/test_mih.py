@@ -299,7 +299,12 @@ def test_auto_chooses_by_the_measured_scan_time():
     )
     tables = _dispatcher.build_tables(close, "mih", None)
     for scan, expected in ((1e-9, "brute"), (60.0, "mih")):
-        auto = {"scan": {"k": scan, "r": scan}, "engine": {}, "unit_seconds": 1e-9}
+        auto = {
+            "scan": {"k": scan, "r": scan},
+            "engine": {},
+            "hopeless": {},
+            "unit_seconds": 1e-9,
+        }
         search = _dispatcher.HammingSearch(close, tables, "auto", 1, auto)
         d, i = search.kneighbors(q, 10, -1)
         assert search.choice == expected
@@ -320,6 +325,29 @@ def test_auto_database_rows_as_queries_count_themselves_out():
     search = nn._search()
     search.kneighbors(uniform[:256], 1, 0)
     assert search.choice == "brute"
+
+
+def test_auto_skips_the_sample_where_hashing_is_hopeless(monkeypatch):
+    """Uniform 128-bit codes: hashing database rows costs many scans at fit,
+    so batches at that k or more scan without timing a sample."""
+    rng = np.random.default_rng(12)
+    uniform = random_codes(rng, 30_000, 128)
+    nn = HammingNeighbors(n_neighbors=10, n_jobs=1).fit(uniform)
+    assert nn._auto["hopeless"] == {"k": 10}
+
+    def no_probe(*args, **kwargs):
+        raise AssertionError("sampled a hopeless batch")
+
+    monkeypatch.setattr(_dispatcher.MultiIndexHashing, "probe_seconds", no_probe)
+    q = random_codes(rng, 100, 128)
+    search = nn._search()
+    d, i = search.kneighbors(q, 20, -1)
+    assert search.choice == "brute"
+    rd, ri = hamming_kneighbors_reference(q, uniform, 20)
+    np.testing.assert_array_equal(d, rd)
+    np.testing.assert_array_equal(i, ri)
+    with pytest.raises(AssertionError, match="hopeless"):
+        search.kneighbors(q, 5, -1)  # a smaller k is sampled
 
 
 def test_auto_refit_measures_afresh():

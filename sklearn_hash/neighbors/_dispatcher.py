@@ -69,6 +69,10 @@ _AUTO_SCAN_SAMPLE = 8
 # hash only if the sample cost at most this share of a scan: random accesses
 # vary more from run to run than the scan
 _AUTO_MARGIN = 0.9
+# where database rows standing in for queries (which are closer to the
+# database than most queries) cost this many scans by hashing at fit, later
+# calls at that k (radius) or more scan without a sample
+_AUTO_HOPELESS = 2.0
 # a batch smaller than this is decided by the estimate made at fit (for the
 # default k and radius): its own sample would be the whole batch, and a probe
 # that fails costs a probe plus a scan
@@ -474,8 +478,10 @@ class HammingSearch:
         self.codes = codes
         # what "auto" measured at fit (calibrate): "scan" maps "k" (k-NN) and
         # "r" (radius) to the scan's seconds per query on one thread,
-        # "engine" maps (kind, value) to the engine for small batches
-        self.auto = {"scan": {}, "engine": {}} if auto is None else auto
+        # "engine" maps (kind, value) to the engine for small batches,
+        # "hopeless" a kind to the smallest k (radius) at which hashing
+        # stand-ins cost more than _AUTO_HOPELESS scans
+        self.auto = {"scan": {}, "engine": {}, "hopeless": {}} if auto is None else auto
         self.choice = None  # engine used for the last call (tests, benchmarks)
 
     def calibrate(self, k, radius):
@@ -496,10 +502,13 @@ class HammingSearch:
         seconds, _, work = self.mih.probe_seconds(rows, "k", k_rows, 0.0)
         # never zero: budgets divide by it
         self.auto["unit_seconds"] = max(seconds * len(rows), 1e-9) / max(work, 1.0)
-        if k is not None:
-            self.auto["engine"]["k", k] = self._choose(rows, "k", k_rows)[0]
-        if radius is not None:
-            self.auto["engine"]["r", radius] = self._choose(rows, "r", radius)[0]
+        for kind, value, searched in (("k", k, k_rows), ("r", radius, radius)):
+            if value is None:
+                continue
+            engine, _, ratio = self._choose(rows, kind, searched)
+            self.auto["engine"][kind, value] = engine
+            if ratio >= _AUTO_HOPELESS:
+                self.auto["hopeless"][kind] = value
         return self.auto
 
     def _budget(self, scan_seconds):
@@ -516,7 +525,8 @@ class HammingSearch:
         return seconds / len(queries)
 
     def _choose(self, sample, kind, value):
-        """(engine, scan seconds per query) for a batch like ``sample``.
+        """(engine, scan seconds per query, hashing's cost over the scan's)
+        for a batch like ``sample``.
 
         The sample is hashed as the batch would be (same budget per query),
         each query stopped by the budget counting its probing plus a scan.
@@ -532,8 +542,8 @@ class HammingSearch:
         if low * scan < probe + failed * scan < high * scan:
             few = sample[_spread(len(sample), _AUTO_SCAN_SAMPLE)]
             scan = self._scan_seconds(kind, value, few)
-        cost = probe + failed * scan
-        return ("mih" if cost < _AUTO_MARGIN * scan else "brute"), scan
+        ratio = (probe + failed * scan) / scan
+        return ("mih" if ratio < _AUTO_MARGIN else "brute"), scan, ratio
 
     def kneighbors(self, queries, k, self_offset):
         return self._dispatch(
@@ -565,11 +575,15 @@ class HammingSearch:
         n_q = queries.shape[0]
         scan = self.auto["scan"][key[0]]
         engine = self._small_batch_engine(key) if n_q < _AUTO_SMALL_BATCH else None
+        hopeless = self.auto["hopeless"].get(key[0])
+        if hopeless is not None and key[1] >= hopeless:
+            # a larger k or radius only costs hashing more: no sample
+            engine = "brute"
         if engine is None:
             kind, value = key
             if kind == "k" and self_offset >= 0:
                 value += 1  # database rows find themselves (see calibrate)
-            engine, scan = self._choose(queries[_sample_rows(n_q)], kind, value)
+            engine, scan, _ = self._choose(queries[_sample_rows(n_q)], kind, value)
         self.choice = engine
         if engine == "mih":
             return mih(queries, self_offset, self._budget(scan))

@@ -222,7 +222,11 @@ class RerankNeighbors(BaseEstimator):
             codes = self._checked_codes(encode(X), len(X))
         else:
             codes = self._checked_codes(self.hasher_.fit_transform(X), len(X))
-        self.index_ = HammingNeighbors(n_jobs=self.n_jobs).fit(codes)
+        # the index's default k is the candidates' count: "auto" measures
+        # its engine for that k at fit
+        self.index_ = HammingNeighbors(
+            n_neighbors=max(1, min(self.n_candidates, len(X) - 1)), n_jobs=self.n_jobs
+        ).fit(codes)
         self.n_samples_fit_ = len(X)
         self._store_vectors(X)
         return self
