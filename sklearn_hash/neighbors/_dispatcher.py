@@ -118,8 +118,10 @@ def _seconds(function):
 
 
 def _spread(n, m):
-    """At most ``m`` indices spread evenly over ``range(n)``."""
-    return np.unique(np.linspace(0, n - 1, min(n, m)).astype(np.int64))
+    """At most ``m`` distinct indices spread evenly over ``range(n)``, first
+    and last included (integer steps: this runs on every "auto" call)."""
+    m = min(n, m)
+    return np.arange(m, dtype=np.int64) * (n - 1) // max(m - 1, 1)
 
 
 def _sample_rows(n_q):
