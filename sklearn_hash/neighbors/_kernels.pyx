@@ -317,7 +317,11 @@ cdef void _knn_block(const uint8_t[:, ::1] queries, const uint8_t[:, ::1] databa
             heap_init(&out_dist[i, 0], &out_ind[i, 0], k)
     c = db_start
     while c < db_stop:
-        n = min(chunk, db_stop - c)
+        # a chunk's candidates are the codes below the bound at its start:
+        # chunks that double from 2k + 64 codes up to the cache size let the
+        # bound close before whole chunks go through it open (about k
+        # candidates per chunk instead of a chunk's worth at first)
+        n = min(chunk, max(2 * k + 64, c - db_start), db_stop - c)
         for i in range(q_start, q_stop):
             r = i - q_start
             bound = _stacks_bound(&state[r, 0], k) if stacks else out_dist[i, 0]
