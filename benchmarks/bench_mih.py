@@ -44,15 +44,38 @@ def load_codes(name, nbits, n_queries, seed=0):
     return base, np.load(folder / f"codes_lsh{nbits}_query.npy")[:n_queries]
 
 
+# calls of a few milliseconds are repeated until they add up to this, so that
+# their median is not one scheduler hiccup (at most 100 runs)
+MIN_TOTAL_SECONDS = 0.3
+
+
+def _timer(clock):
+    return time.process_time if clock == "cpu" else time.perf_counter
+
+
 def timed(fn, repeats, clock):
     """Median seconds of ``repeats`` runs (CPU or wall clock) and the last result."""
-    timer = time.process_time if clock == "cpu" else time.perf_counter
-    times = []
-    for _ in range(repeats):
-        start = timer()
-        result = fn()
-        times.append(timer() - start)
-    return float(np.median(times)), result
+    return timed_together({"fn": fn}, repeats, clock)["fn"]
+
+
+def timed_together(calls, repeats, clock):
+    """{name: (median seconds, last result)} of the calls run in turn, round
+    after round (a slow spell of the machine then hits every call alike), at
+    least ``repeats`` rounds and more while the fastest call's runs add up to
+    less than MIN_TOTAL_SECONDS (at most 100 rounds)."""
+    timer = _timer(clock)
+    times = {name: [] for name in calls}
+    results = {}
+    rounds = 0
+    while rounds < repeats or (
+        min(sum(t) for t in times.values()) < MIN_TOTAL_SECONDS and rounds < 100
+    ):
+        for name, fn in calls.items():
+            start = timer()
+            results[name] = fn()
+            times[name].append(timer() - start)
+        rounds += 1
+    return {name: (float(np.median(times[name])), results[name]) for name in calls}
 
 
 def candidates_per_query(nn, queries, k=None, radius=None):
@@ -143,13 +166,15 @@ def search_call(nn, queries, kind, value):
 
 
 def search_row(engines, queries, kind, value, n_threads, args):
-    q_s, results = {}, {}
-    for algo, nn in engines.items():
+    for nn in engines.values():
         nn.set_params(n_jobs=n_threads)
-        seconds, results[algo] = timed(
-            search_call(nn, queries, kind, value), args.repeats, args.clock
-        )
-        q_s[algo] = len(queries) / seconds
+    timings = timed_together(
+        {algo: search_call(nn, queries, kind, value) for algo, nn in engines.items()},
+        args.repeats,
+        args.clock,
+    )
+    q_s = {algo: len(queries) / seconds for algo, (seconds, _) in timings.items()}
+    results = {algo: result for algo, (_, result) in timings.items()}
     assert same_results(results["brute"], results["mih"]), "mih differs from brute"
     assert same_results(results["brute"], results["auto"]), "auto differs from brute"
     faiss_cell = ratio_cell = "-"
@@ -196,11 +221,12 @@ def scaling(args):
         engines["brute"].fit(db)
         engines["auto"].fit(db)
         for kind, value in (("k", 10), ("r", 6)):
-            q_s = {}
-            for algo, nn in engines.items():
-                call = search_call(nn, queries, kind, value)
-                seconds, _ = timed(call, args.repeats, args.clock)
-                q_s[algo] = len(queries) / seconds
+            timings = timed_together(
+                {a: search_call(nn, queries, kind, value) for a, nn in engines.items()},
+                args.repeats,
+                args.clock,
+            )
+            q_s = {a: len(queries) / seconds for a, (seconds, _) in timings.items()}
             criterion = {"k": value} if kind == "k" else {"radius": value}
             cand = candidates_per_query(engines["mih"], queries, **criterion)
             label = f"k={value}" if kind == "k" else f"radius {value}"
@@ -242,7 +268,9 @@ def main():
     print(f"# cpu: {cpu_description()}")
     print(
         f"# {platform.processor() or platform.machine()}, "
-        f"load {os.getloadavg()[0]:.1f}, clock {args.clock}, median of {args.repeats}"
+        f"load {os.getloadavg()[0]:.1f}, clock {args.clock}, median of "
+        f"{args.repeats} rounds or more (engines in turn; up to 100 rounds while "
+        f"the fastest totals under {MIN_TOTAL_SECONDS} s)"
     )
     if not args.no_grid:
         grid(args)

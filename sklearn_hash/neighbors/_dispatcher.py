@@ -64,6 +64,7 @@ _QUERY_BUDGET = 2.0
 # engines are close
 _AUTO_FIT_SAMPLE = 32
 _AUTO_FIT_RADIUS_SAMPLE = 8
+_CALIBRATION_BUDGET = 4.0
 _AUTO_CLOSE = (0.5, 2.0)
 _AUTO_SCAN_SAMPLE = 8
 # hash only if the sample cost at most this share of a scan: random accesses
@@ -501,7 +502,12 @@ class HammingSearch:
         scan["k"] = self._scan_seconds("k", k_rows, rows, repeats=2)
         few = rows[_spread(len(rows), _AUTO_FIT_RADIUS_SAMPLE)]
         scan["r"] = self._scan_seconds("r", radius or 0, few, repeats=2)
-        seconds, _, work = self.mih.probe_seconds(rows, "k", k_rows, 0.0)
+        # each stand-in stops after about _CALIBRATION_BUDGET scans by the
+        # kernels' own cost model (uniform wide codes would hash for hundreds
+        # of scans); the work done until then still times a unit
+        seconds, _, work = self.mih.probe_seconds(
+            rows, "k", k_rows, _CALIBRATION_BUDGET * 1e9 * scan["k"]
+        )
         # never zero: budgets divide by it
         self.auto["unit_seconds"] = max(seconds * len(rows), 1e-9) / max(work, 1.0)
         for kind, value, searched in (("k", k, k_rows), ("r", radius, radius)):
