@@ -111,11 +111,18 @@ def _thread_clock():
 _clock = _thread_clock()
 
 
-def _seconds(function):
-    """Seconds ``function()`` takes on the calling thread."""
+def _timed(function):
+    """``function()`` and the seconds it took on the calling thread."""
     start = _clock()
-    function()
-    return _clock() - start
+    result = function()
+    return result, _clock() - start
+
+
+def _as_database_rows(kind, value):
+    """The k (radius) that database rows standing in for queries search: a
+    row finds itself at distance 0, so its k + 1 nearest cost what a query's
+    k nearest do (at k = 1 it would otherwise be free)."""
+    return value + 1 if kind == "k" else value
 
 
 def _spread(n, m):
@@ -159,12 +166,12 @@ class BruteForce:
     def _selection(self, n_threads, rows, k):
         """Per-thread k-NN selection state for ``rows`` queries at a time
         (``_kernels.selection_shapes``)."""
-        n_tops, n_slots = _kernels.selection_shapes(k, self.codes.shape[1])
+        n_tops, n_slots, n_state = _kernels.selection_shapes(k, self.codes.shape[1])
         return (
             np.empty((n_threads, rows, n_tops), dtype=np.int32),
             np.empty((n_threads, rows, n_slots), dtype=np.int32),
             np.empty((n_threads, rows, n_slots), dtype=np.int64),
-            np.empty((n_threads, rows, 4), dtype=np.int64),
+            np.empty((n_threads, rows, n_state), dtype=np.int64),
         )
 
     def kneighbors(self, queries, k, self_offset):
@@ -400,11 +407,9 @@ class MultiIndexHashing:
     def probe_seconds(self, queries, kind, value, budget):
         """Hash ``queries`` on the calling thread under ``budget``: (seconds
         per query, share of the queries stopped by the budget, total work)."""
-        out = []
-        seconds = _seconds(
-            lambda: out.append(self.probe(queries, kind, value, -1, budget, 1))
+        (_, failed, work), seconds = _timed(
+            lambda: self.probe(queries, kind, value, -1, budget, 1)
         )
-        _, failed, work = out[0]
         n_q = len(queries)
         return seconds / n_q, np.count_nonzero(failed) / n_q, work.sum()
 
@@ -495,9 +500,7 @@ class HammingSearch:
         engine for small batches at the default ``k`` and ``radius``
         (``None``: none). Returns them."""
         rows = self.codes[_spread(self.codes.shape[0], _AUTO_FIT_SAMPLE)]
-        # a row finds itself at distance 0: its k + 1 nearest cost what a
-        # query's k nearest do (at k = 1 it would otherwise be free)
-        k_rows = (1 if k is None else k) + 1
+        k_rows = _as_database_rows("k", 1 if k is None else k)
         scan = self.auto["scan"]
         scan["k"] = self._scan_seconds("k", k_rows, rows, repeats=2)
         few = rows[_spread(len(rows), _AUTO_FIT_RADIUS_SAMPLE)]
@@ -528,7 +531,7 @@ class HammingSearch:
         brute = BruteForce(self.codes, 1)
         search = brute.kneighbors if kind == "k" else brute.radius_neighbors
         seconds = min(
-            _seconds(lambda: search(queries, value, -1)) for _ in range(repeats)
+            _timed(lambda: search(queries, value, -1))[1] for _ in range(repeats)
         )
         return seconds / len(queries)
 
@@ -589,8 +592,8 @@ class HammingSearch:
             engine = "brute"
         if engine is None:
             kind, value = key
-            if kind == "k" and self_offset >= 0:
-                value += 1  # database rows find themselves (see calibrate)
+            if self_offset >= 0:  # X=None: the queries are database rows
+                value = _as_database_rows(kind, value)
             engine, scan, _ = self._choose(queries[_sample_rows(n_q)], kind, value)
         self.choice = engine
         if engine == "mih":

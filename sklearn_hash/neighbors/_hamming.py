@@ -233,7 +233,6 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
         self._fit_method = self.algorithm
         self.n_tables_ = 0 if self._tables is None else self._tables.n_tables
         self.index_nbytes_ = 0 if self._tables is None else self._tables.nbytes
-        self._auto = None  # a refit measures afresh
         self._auto = self._calibrate_auto()
         return self
 
@@ -246,7 +245,8 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
         radius = None
         if self.radius is not None:
             radius = min(_check_radius(self.radius), 8 * self.codes_.shape[1])
-        return self._search().calibrate(k, radius)
+        search = HammingSearch(self.codes_, self._tables, "auto", self.n_jobs)
+        return search.calibrate(k, radius)
 
     # -- helpers ---------------------------------------------------------------
     def _queries(self, X):

@@ -345,13 +345,14 @@ cdef void _knn_block(const uint8_t[:, ::1] queries, const uint8_t[:, ::1] databa
 
 
 def selection_shapes(int64_t k, int64_t n_bytes):
-    """Row widths (tops, slots) of the per-query selection state for k-NN of
-    ``n_bytes`` codes: distance stacks up to STACKS_MAX_K, else (1, 1) and
-    the heap. Each thread needs ``tops`` and ``nxt`` (int32), ``idx`` (int64)
-    of those widths and ``state`` (int64) of width 4, one row per query."""
+    """Row widths (tops, slots, state) of the per-query selection state for
+    k-NN of ``n_bytes`` codes: distance stacks up to STACKS_MAX_K, else
+    (1, 1, ...) and the heap. Each thread needs ``tops`` and ``nxt`` (int32)
+    and ``idx`` (int64) of the first two widths, ``state`` (int64) of the
+    third, one row per query."""
     if k <= STACKS_MAX_K:
-        return 8 * n_bytes + 2, k + 1
-    return 1, 1
+        return 8 * n_bytes + 2, k + 1, ST_SIZE
+    return 1, 1, ST_SIZE
 
 
 def chunk_rows(int64_t n_bytes):
@@ -386,9 +387,9 @@ def hamming_kneighbors(const uint8_t[:, ::1] queries,
     ``selection_shapes``.
     """
     cdef int64_t n_q = queries.shape[0], n_db = database.shape[0]
-    cdef int64_t k = out_dist.shape[1], chunk = scratch.shape[1] // 2
+    cdef int64_t chunk = scratch.shape[1] // 2
     cdef int64_t n_blocks = (n_q + query_block - 1) // query_block
-    cdef int64_t blk, i, q_start, q_stop
+    cdef int64_t blk, q_start, q_stop
     cdef int tid, n_threads = scratch.shape[0]
     sh_width_path(database.shape[1])  # choose this width's path before the threads start
     for blk in prange(n_blocks, nogil=True, schedule="dynamic", num_threads=n_threads):
@@ -419,8 +420,8 @@ def hamming_kneighbors_split(const uint8_t[:, ::1] queries,
     state is that of ``hamming_kneighbors``, one row per query.
     """
     cdef int64_t n_q = queries.shape[0], n_db = database.shape[0]
-    cdef int64_t k = part_dist.shape[2], chunk = scratch.shape[1] // 2
-    cdef int64_t t, i, lo, hi
+    cdef int64_t chunk = scratch.shape[1] // 2
+    cdef int64_t t, lo, hi
     cdef int n_threads = scratch.shape[0]
     sh_width_path(database.shape[1])
     for t in prange(n_threads, nogil=True, schedule="static", num_threads=n_threads):
