@@ -13,9 +13,10 @@ def show_versions():
     variable ``SKLEARN_HASH_POPCOUNT_PATH``, or
     ``sklearn_hash.neighbors._kernels.set_popcount_path`` in tests). The
     per-width line gives, for 64 to 512 bits and any other width searched so
-    far, the path in use and how it was chosen (``measured``, ``forced`` or
-    ``only path``); reporting it measures those widths if they were not yet
-    (a few milliseconds).
+    far, the path in use for a batch of queries (``blocked`` when the path
+    rearranges each database chunk for them) and for single queries, and how
+    each was chosen (``measured``, ``forced`` or ``only path``); reporting it
+    measures those widths if they were not yet (a few milliseconds).
 
     Returns
     -------
@@ -83,11 +84,16 @@ def cpu_description():
 
 
 def _paths_by_width(kernels):
-    """'64 bits: avx2 (measured), ...' for the common widths and those searched."""
+    """'64 bits: avx512 blocked (batch, measured) / avx512 (single, measured);
+    ...' for the common widths and those searched."""
     for n_bytes in (8, 16, 32, 64):
-        kernels.popcount_path(n_bytes)  # measure the common widths if not yet
+        for mode in kernels.MODES:  # measure the common widths if not yet
+            kernels.popcount_path(n_bytes, mode)
     parts = []
-    for n_bytes, (path, how) in kernels.width_paths().items():
+    for n_bytes, modes in kernels.width_paths().items():
         bits = f"{8 * n_bytes}" if isinstance(n_bytes, int) else "wider than 1024"
-        parts.append(f"{bits} bits: {path} ({how})")
-    return ", ".join(parts)
+        choices = " / ".join(
+            f"{path} ({mode}, {how})" for mode, (path, how) in modes.items()
+        )
+        parts.append(f"{bits} bits: {choices}")
+    return "; ".join(parts)

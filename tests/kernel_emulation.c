@@ -32,3 +32,14 @@ SH_EXPORT int64_t emu_below(const char *name, const uint8_t *q, const uint8_t *d
     if (p < 0) return -1;
     return sh_paths[p].below(q, db, n, nb, bound, dist, cand);
 }
+
+/* The fused row over the blocked layout of db (blocks: n * nb bytes); -1 for
+ * a path or width without one. */
+SH_EXPORT int64_t emu_below_blocked(const char *name, const uint8_t *q, const uint8_t *db,
+                                    int64_t n, int64_t nb, int32_t bound, int32_t *dist,
+                                    int32_t *cand, uint64_t *blocks) {
+    int p = sh_find_path(name);
+    if (p < 0 || !sh_path_blocks(p, nb)) return -1;
+    sh_paths[p].block(db, n, nb, blocks);
+    return sh_paths[p].below_blocked(q, blocks, db, n, nb, bound, dist, cand);
+}

@@ -351,12 +351,16 @@ def test_chunk_boundaries_and_radius_query_blocks(popcount_path, monkeypatch):
     nbytes = 16
     n_db = 2 * _kernels.chunk_rows(nbytes) + 5  # three chunks, the last one short
     db = random_codes(rng, n_db, 8 * nbytes, n_distinct=700)
-    q = db[:10].copy()
-    nn = HammingNeighbors(n_neighbors=30, n_jobs=2).fit(db)
-    d, i = nn.kneighbors(q)
+    # 1 job: a batch of 32 queries (blocked chunks where the path has them),
+    # then 8; 2 jobs: blocks of 20, one query's row at a time
+    q = db[:40].copy()
     rd, ri = hamming_kneighbors_reference(q, db, 30)
-    np.testing.assert_array_equal(d, rd)
-    np.testing.assert_array_equal(i, ri)
+    for n_jobs in (1, 2):
+        d, i = HammingNeighbors(n_neighbors=30, n_jobs=n_jobs).fit(db).kneighbors(q)
+        np.testing.assert_array_equal(d, rd)
+        np.testing.assert_array_equal(i, ri)
+    q = q[:10]
+    nn = HammingNeighbors(n_neighbors=30, n_jobs=2).fit(db)
     dist, ind = nn.radius_neighbors(q, radius=40)
     full = _hamming_distances(q, db)
     for row in range(len(q)):

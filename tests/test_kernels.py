@@ -62,27 +62,57 @@ def test_every_path_matches_reference_at_every_width(path, auto_dispatch):
         q = np.vstack([db[:1], rng.integers(0, 256, size=(3, nb), dtype=np.uint8)])
         full = hamming_distances_reference(q, db)
         np.testing.assert_array_equal(_kernels._path_distances(path, q, db), full)
+        # the fused rows, on the chunk as stored and on its blocked layout
+        layouts = [False] + [True] * _kernels.path_blocks(path, nb)
         for bound in bounds_for(full):
-            got = _kernels._path_distances(path, q, db, bound)
-            np.testing.assert_array_equal(
-                got, expected_below(full, bound), err_msg=f"{nb}"
-            )
+            for blocked in layouts:
+                got = _kernels._path_distances(path, q, db, bound, blocked)
+                np.testing.assert_array_equal(
+                    got, expected_below(full, bound), err_msg=f"{nb} {blocked}"
+                )
     assert _kernels.popcount_path() == "auto"  # the helper restores the dispatch
 
 
-def test_measured_choice_is_the_fastest_usable_path(auto_dispatch):
+def test_blocked_layouts_exist_where_documented():
+    # every multiple of 8 bytes from 16 on, for avx512 only; never a tail width
+    for nb in WIDTHS:
+        assert _kernels.path_blocks("avx512", nb) == (nb >= 16 and nb % 8 == 0)
+        assert not _kernels.path_blocks("avx2", nb)
+    with pytest.raises(ValueError, match="no blocked k-NN row"):
+        db = np.zeros((3, 12), dtype=np.uint8)
+        _kernels._path_distances("avx512", db, db, 5, True)
+
+
+def variants(mode, nb):
+    """The variants the dispatch measures for nb-byte codes in a mode."""
+    blocked = [
+        f"{p} blocked"
+        for p in PATHS
+        if mode == "batch" and _kernels.path_blocks(p, nb)
+    ]
+    return set(PATHS) | set(blocked)
+
+
+@pytest.mark.parametrize("mode", _kernels.MODES)
+def test_measured_choice_is_the_fastest_usable_path(mode, auto_dispatch):
     _kernels._reset_choices()
     for nb in (8, 16, 32, 64, 24, 48, 96, 200):
-        chosen = _kernels.popcount_path(nb)
-        timings = _kernels.path_timings(nb)
+        chosen = _kernels.popcount_path(nb, mode)
+        timings = _kernels.path_timings(nb, mode)
         key = nb if nb <= 128 else ">128"
-        assert _kernels.width_paths()[key] == (
+        measured = len(variants(mode, nb)) > 1
+        assert _kernels.width_paths()[key][mode] == (
             chosen,
-            "measured" if len(PATHS) > 1 else "only path",
+            "measured" if measured else "only path",
         )
-        if len(PATHS) > 1:
-            assert set(timings) == set(PATHS)
+        if measured:
+            assert set(timings) == variants(mode, nb)
             assert timings[chosen] == min(timings.values())
+
+
+def test_bad_mode_raises():
+    with pytest.raises(ValueError, match="mode must be one of"):
+        _kernels.popcount_path(8, "many")
 
 
 def test_chooser_never_picks_an_injected_slow_path(auto_dispatch):
@@ -92,25 +122,36 @@ def test_chooser_never_picks_an_injected_slow_path(auto_dispatch):
     assert _kernels.popcount_path_available("slow") and _kernels._self_test("slow")
     rng = np.random.default_rng(1)
     for nb in (8, 16, 32, 64, 24):
-        chosen = _kernels.popcount_path(nb)
-        timings = _kernels.path_timings(nb)
-        assert chosen != "slow"
-        assert "slow" in timings and timings["slow"] > timings[chosen]
+        for mode in _kernels.MODES:
+            chosen = _kernels.popcount_path(nb, mode)
+            timings = _kernels.path_timings(nb, mode)
+            assert chosen != "slow"
+            assert "slow" in timings and timings["slow"] > timings[chosen]
         db = rng.integers(0, 256, size=(300, nb), dtype=np.uint8)
-        ref = hamming_kneighbors_reference(db[:9], db, 7)
+        # 9 queries: one at a time; 40: a batch of 32, then 8
+        ref = hamming_kneighbors_reference(db[:40], db, 7)
         for forced in ("slow", "best"):
             _kernels.set_popcount_path(forced)
-            d, i = HammingNeighbors(n_neighbors=7).fit(db).kneighbors(db[:9])
-            np.testing.assert_array_equal(d, ref[0])
-            np.testing.assert_array_equal(i, ref[1])
+            nn = HammingNeighbors(n_neighbors=7).fit(db)
+            for n_q in (9, 40):
+                d, i = nn.kneighbors(db[:n_q])
+                np.testing.assert_array_equal(d, ref[0][:n_q])
+                np.testing.assert_array_equal(i, ref[1][:n_q])
 
 
 @pytest.mark.parametrize("path", PATHS)
 def test_forcing_a_path_applies_to_every_width(path, auto_dispatch):
     assert _kernels.set_popcount_path(path) == path
     for nb in (8, 16, 32, 64, 40, 300):
-        assert _kernels.popcount_path(nb) == path
-    assert all(how == "forced" for _, how in _kernels.width_paths().values())
+        # a forced path scans blocked chunks in a batch where it can
+        blocked = " blocked" if _kernels.path_blocks(path, nb) else ""
+        assert _kernels.popcount_path(nb) == path + blocked
+        assert _kernels.popcount_path(nb, "single") == path
+    assert all(
+        how == "forced"
+        for modes in _kernels.width_paths().values()
+        for _, how in modes.values()
+    )
     assert _kernels.set_popcount_path("best") == "auto"
     assert _kernels.popcount_path() == "auto"
 
@@ -124,7 +165,7 @@ def test_environment_variable_forces_every_width():
     code = (
         "from sklearn_hash.neighbors import _kernels as k; "
         "print(k.popcount_path(), k.popcount_path(8), k.popcount_path(64), "
-        "k.width_paths()[8][1])"
+        "k.width_paths()[8]['batch'][1])"
     )
     env = {**os.environ, "SKLEARN_HASH_POPCOUNT_PATH": "generic"}
     out = subprocess.run(
@@ -143,7 +184,8 @@ def test_show_versions_reports_the_path_of_every_width(capsys):
     info = show_versions()
     per_width = info["popcount path by width"]
     for nb in (8, 16, 32, 64):
-        assert f"{8 * nb} bits: {_kernels.popcount_path(nb)}" in per_width
+        assert f"{8 * nb} bits: {_kernels.popcount_path(nb)} (batch, " in per_width
+        assert f"{_kernels.popcount_path(nb, 'single')} (single, " in per_width
     assert "measured" in per_width or "forced" in per_width or "only path" in per_width
     assert "popcount path by width" in capsys.readouterr().out
 
@@ -186,6 +228,8 @@ def emulated(tmp_path_factory):
     lib.emu_row.argtypes = [ctypes.c_char_p, p, p, i64, i64, p]
     lib.emu_below.argtypes = [ctypes.c_char_p, p, p, i64, i64, ctypes.c_int32, p, p]
     lib.emu_below.restype = i64
+    lib.emu_below_blocked.argtypes = lib.emu_below.argtypes + [p]
+    lib.emu_below_blocked.restype = i64
     return lib
 
 
@@ -202,11 +246,12 @@ def emu_row(lib, path, q, db):
     return out
 
 
-def emu_below(lib, path, q, db, bound):
-    """(offsets, their distances) of the fused row, checked to be increasing."""
+def emu_below(lib, path, q, db, bound, blocked=False):
+    """(offsets, their distances) of the fused row (on the path's blocked
+    layout of db with ``blocked``), checked to be increasing."""
     dist = np.empty(len(db), dtype=np.int32)
     cand = np.empty(len(db), dtype=np.int32)
-    c = lib.emu_below(
+    args = [
         path.encode(),
         q.ctypes.data,
         db.ctypes.data,
@@ -215,7 +260,12 @@ def emu_below(lib, path, q, db, bound):
         bound,
         dist.ctypes.data,
         cand.ctypes.data,
-    )
+    ]
+    if blocked:
+        blocks = np.zeros(db.size // 8 + 1, dtype=np.uint64)
+        c = lib.emu_below_blocked(*args, blocks.ctypes.data)
+    else:
+        c = lib.emu_below(*args)
     assert 0 <= c <= len(db)
     cand = cand[:c]
     assert (np.diff(cand) > 0).all()
@@ -244,22 +294,26 @@ def test_emulated_rows_match_reference_at_every_width(emulated, path):
                 emu_row(emulated, path, q[i], db), full[i], err_msg=f"{path} {nb}"
             )
             for bound in bounds_for(full[i]):
-                cand, dist = emu_below(emulated, path, q[i], db, bound)
-                np.testing.assert_array_equal(cand, np.flatnonzero(full[i] < bound))
-                np.testing.assert_array_equal(dist, full[i][cand])
+                for blocked in [False] + [True] * _kernels.path_blocks(path, nb):
+                    cand, dist = emu_below(emulated, path, q[i], db, bound, blocked)
+                    np.testing.assert_array_equal(
+                        cand, np.flatnonzero(full[i] < bound)
+                    )
+                    np.testing.assert_array_equal(dist, full[i][cand])
 
 
-def emulated_kneighbors(lib, path, queries, db, k, chunk):
-    """The k-NN scan of _kernels.pyx in Python, over the emulated fused rows:
-    per chunk, candidates below the heap's max at the chunk's start, each
-    offered again against the current max (ties keep the smaller index)."""
+def emulated_kneighbors(lib, path, queries, db, k, chunk, blocked=False):
+    """The k-NN scan of _kernels.pyx in Python, over the emulated fused rows
+    (on blocked chunks with ``blocked``): per chunk, candidates below the
+    heap's max at the chunk's start, each offered again against the current
+    max (ties keep the smaller index)."""
     nb = db.shape[1]
     out_d, out_i = [], []
     for q in queries:
         heap = [(-(8 * nb + 1), -(2**62))] * k  # sentinels: max-heap of (-d, -index)
         for start in range(0, len(db), chunk):
             part = np.ascontiguousarray(db[start : start + chunk])
-            cand, dist = emu_below(lib, path, q, part, -heap[0][0])
+            cand, dist = emu_below(lib, path, q, part, -heap[0][0], blocked)
             for j, d in zip(cand, dist):
                 if d < -heap[0][0]:
                     heapq.heapreplace(heap, (-int(d), -(start + int(j))))
@@ -269,16 +323,24 @@ def emulated_kneighbors(lib, path, queries, db, k, chunk):
     return np.array(out_d), np.array(out_i)
 
 
-@pytest.mark.parametrize("path", ["avx512", "avx2"])
-@pytest.mark.parametrize("nb", [8, 16, 32, 64, 24, 128, 48, 96])
-def test_emulated_fused_knn_scan_matches_reference(emulated, path, nb):
+SCAN_WIDTHS = [8, 16, 32, 64, 24, 128, 48, 96]
+
+
+@pytest.mark.parametrize(
+    "path, blocked, nb",
+    [(path, False, nb) for path in ("avx512", "avx2") for nb in SCAN_WIDTHS]
+    + [("avx512", True, nb) for nb in SCAN_WIDTHS if nb >= 16 and nb % 8 == 0],
+)
+def test_emulated_fused_knn_scan_matches_reference(emulated, path, blocked, nb):
     rng = np.random.default_rng(nb)
     # few distinct codes: ties everywhere, the exact (distance, index) order matters
     distinct = rng.integers(0, 256, size=(40, nb), dtype=np.uint8)
     db = distinct[rng.integers(0, 40, size=500)]
     queries = np.vstack([db[:2], rng.integers(0, 256, size=(3, nb), dtype=np.uint8)])
     for k in (1, 5, 33):
-        got = emulated_kneighbors(emulated, path, queries, db, k, chunk=61)
+        got = emulated_kneighbors(
+            emulated, path, queries, db, k, chunk=61, blocked=blocked
+        )
         ref = hamming_kneighbors_reference(queries, db, k)
         np.testing.assert_array_equal(got[0], ref[0])
         np.testing.assert_array_equal(got[1], ref[1])

@@ -26,8 +26,10 @@ import numpy as np
 from .._compat import _openmp_effective_n_threads
 from . import _kernels, _mih
 
-# queries per block: each block streams the database through cache once
-_QUERY_BLOCK = 32
+# queries per block: each block streams the database through cache once, and
+# a block of this size is a "batch" for the kernels (a popcount path may then
+# rearrange each chunk once for the block's queries)
+_QUERY_BLOCK = _kernels.BATCH_QUERIES
 # radius results are assembled per block of queries to bound the histograms
 _RADIUS_QUERY_BLOCK = 1024
 # below this many queries per thread, threads split the database instead,
@@ -159,9 +161,10 @@ class BruteForce:
         self.n_threads = max(1, min(n_threads, codes.shape[0]))
 
     def _scratch(self, queries, n_threads):
-        """One chunk of distances per thread (the kernels' working memory)."""
-        chunk = _kernels.chunk_rows(queries.shape[1])
-        return np.empty((n_threads, 2 * chunk), dtype=np.int32)
+        """The kernels' working memory: per thread, a chunk of distances, of
+        candidate offsets and of codes (``_kernels.scratch_columns``)."""
+        columns = _kernels.scratch_columns(queries.shape[1])
+        return np.empty((n_threads, columns), dtype=np.int32)
 
     def _selection(self, n_threads, rows, k):
         """Per-thread k-NN selection state for ``rows`` queries at a time

@@ -17,15 +17,19 @@ search counts codes per distance level, then places each at its final
 (distance, index) position (a counting sort). Memory per thread is one chunk
 of distances and one of candidate offsets.
 
-The popcount path (``_popcount.h``) is chosen per code width: the first
-search of a width times every path that the CPU has and that passed the
-self-test, and keeps the fastest (before the threads start); forcing one
-path (``set_popcount_path`` or ``SKLEARN_HASH_POPCOUNT_PATH``) applies it to
-every width.
+The popcount path (``_popcount.h``) is chosen per code width and mode: the
+first search of a width in a mode times every path that the CPU has and that
+passed the self-test, and keeps the fastest (before the threads start). In
+the "batch" mode (a block of BATCH_QUERIES queries or more per database
+chunk) a path may rearrange each chunk once into a blocked layout that its
+queries scan faster ("avx512 blocked"); the "single" mode (fewer queries,
+and radius search) reads the chunks as stored. Forcing one path
+(``set_popcount_path`` or ``SKLEARN_HASH_POPCOUNT_PATH``) applies it to
+every width and mode.
 """
 
 from cython.parallel cimport prange, threadid
-from libc.stdint cimport INT32_MAX, INT64_MAX, int32_t, int64_t, uint8_t
+from libc.stdint cimport INT32_MAX, INT64_MAX, int32_t, int64_t, uint8_t, uint64_t, uintptr_t
 from libc.string cimport memset
 
 from ._heap cimport heap_init, heap_replace_top, heap_sort
@@ -39,16 +43,38 @@ cdef extern from "_popcount.h" nogil:
     int sh_set_popcount_path(const char *name)
     int sh_path_available(const char *name)
     const char *sh_popcount_path()
-    const char *sh_width_path(int64_t nb)
-    const char *sh_width_how(int64_t nb)
-    double sh_width_ns(int64_t nb, const char *name)
+    const char *sh_width_path(int64_t nb, int mode)
+    const char *sh_width_how(int64_t nb, int mode)
+    double sh_width_ns(int64_t nb, int mode, const char *name)
     int sh_path_passes_self_test(const char *name)
     void sh_enable_slow_path(int on)
     void sh_reset_choices()
+    int sh_find_path(const char *name)
+    int sh_path_blocks(int p, int64_t nb)
+    int sh_scan_variant(int64_t nb, int64_t n_queries)
+    int sh_scan_blocks(int v)
+    void sh_scan_block(int v, const uint8_t *db, int64_t n, int64_t nb, uint64_t *out)
+    int64_t sh_scan_below(int v, const uint8_t *q, const uint64_t *blocks, const uint8_t *db,
+                          int64_t n, int64_t nb, int32_t bound, int32_t *dist, int32_t *cand)
     int SH_SLOT_MAX
+    int SH_BATCH_MIN
+    int SH_MODE_BATCH
+    int SH_MODE_SINGLE
 
 # "builtin" exists on aarch64, the x86 paths on x86-64 ("slow" is a test hook)
 PATHS = ("avx512", "avx2", "popcnt", "builtin", "generic")
+# "batch": a k-NN block of BATCH_QUERIES or more queries shares each database
+# chunk; "single": fewer queries, and radius search
+MODES = ("batch", "single")
+BATCH_QUERIES = SH_BATCH_MIN
+
+
+cdef int _mode(str mode) except -1:
+    if mode == "batch":
+        return SH_MODE_BATCH
+    if mode == "single":
+        return SH_MODE_SINGLE
+    raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
 
 
 def _self_test(str name):
@@ -64,17 +90,18 @@ def _select_best_path():
     return "auto"
 
 
-def popcount_path(n_bytes=None):
+def popcount_path(n_bytes=None, str mode="batch"):
     """Name of the popcount path in use.
 
     Without ``n_bytes``: the path forced for every width, or ``"auto"`` when
     each width uses the path measured fastest for it. With ``n_bytes``: the
-    path that codes of that many bytes use (measured now if that width has
-    not been searched yet).
+    path that codes of that many bytes use in ``mode`` (measured now if that
+    width has not been searched in that mode yet), with ``" blocked"`` when a
+    batch rearranges each chunk for its queries (e.g. ``"avx512 blocked"``).
     """
     if n_bytes is None:
         return sh_popcount_path().decode()
-    return sh_width_path(_check_width(n_bytes)).decode()
+    return sh_width_path(_check_width(n_bytes), _mode(mode)).decode()
 
 
 def _check_width(n_bytes):
@@ -104,7 +131,8 @@ def set_popcount_path(str name):
 
 
 def width_paths():
-    """Path per code width chosen so far, as ``{n_bytes: (path, how)}``.
+    """Path per code width and mode chosen so far, as
+    ``{n_bytes: {mode: (path, how)}}``.
 
     ``how`` is ``"measured"`` (the fastest of the usable paths on a synthetic
     block), ``"only path"`` (nothing else passed the self-test) or
@@ -112,24 +140,28 @@ def width_paths():
     """
     out = {}
     for nb in range(1, SH_SLOT_MAX + 2):
-        how = sh_width_how(nb).decode()
-        if how:
-            key = nb if nb <= SH_SLOT_MAX else f">{SH_SLOT_MAX}"
-            out[key] = (sh_width_path(nb).decode(), how)
+        key = nb if nb <= SH_SLOT_MAX else f">{SH_SLOT_MAX}"
+        for mode in MODES:
+            how = sh_width_how(nb, _mode(mode)).decode()
+            if how:
+                out.setdefault(key, {})[mode] = (popcount_path(nb, mode), how)
     return out
 
 
-def path_timings(n_bytes):
-    """ns per distance of each usable path when ``n_bytes`` codes were measured.
+def path_timings(n_bytes, str mode="batch"):
+    """ns per distance of each usable path (and blocked variant) when
+    ``n_bytes`` codes were measured in ``mode``.
 
     Empty until that width has been measured (or while a path is forced).
     """
     nb = _check_width(n_bytes)
+    cdef int m = _mode(mode)
     out = {}
     for name in ("slow",) + PATHS:
-        ns = sh_width_ns(nb, name.encode())
-        if ns > 0:
-            out[name] = ns
+        for variant in (name, name + " blocked"):
+            ns = sh_width_ns(nb, m, variant.encode())
+            if ns > 0:
+                out[variant] = ns
     return out
 
 
@@ -144,27 +176,45 @@ def _reset_choices():
     sh_reset_choices()
 
 
+def path_blocks(str name, int64_t n_bytes):
+    """Whether path ``name`` has a blocked layout for ``n_bytes`` codes."""
+    cdef int p = sh_find_path(name.encode())
+    return p >= 0 and bool(sh_path_blocks(p, n_bytes))
+
+
 def _path_distances(str name, const uint8_t[:, ::1] queries, const uint8_t[:, ::1] database,
-                    int32_t bound=-1):
+                    int32_t bound=-1, bint blocked=False):
     """Test helper: distances of every query to every database code with path
     ``name``. With ``bound >= 0`` the fused k-NN row is used and codes at
-    ``bound`` or more come back as -1. Small inputs only."""
+    ``bound`` or more come back as -1; ``blocked`` runs it on the path's
+    blocked layout of the database. Small inputs only."""
     import numpy as np
 
     cdef int64_t n_q = queries.shape[0], n_db = database.shape[0], nb = database.shape[1]
     cdef int32_t[:, ::1] out = np.full((n_q, n_db), -1, dtype=np.int32)
     cdef int32_t[::1] dist = np.empty(max(n_db, 1), dtype=np.int32)
     cdef int32_t[::1] cand = np.empty(max(n_db, 1), dtype=np.int32)
+    cdef uint64_t[::1] blocks = np.zeros(max(n_db * nb // 8, 1), dtype=np.uint64)
     cdef int64_t i, m, n_cand
+    cdef int p = sh_find_path(name.encode())
+    cdef int variant = 2 * p + 1
+    if blocked and not (bound >= 0 and path_blocks(name, nb) and popcount_path_available(name)):
+        raise ValueError(f"path {name!r} has no blocked k-NN row for {nb}-byte codes")
     previous = popcount_path()
     set_popcount_path(name)
     try:
+        if blocked:
+            sh_scan_block(variant, &database[0, 0], n_db, nb, &blocks[0])
         for i in range(n_q):
             if bound < 0:
                 sh_hamming_row(&queries[i, 0], &database[0, 0], n_db, nb, &out[i, 0])
                 continue
-            n_cand = sh_row_below(&queries[i, 0], &database[0, 0], n_db, nb, bound,
-                                  &dist[0], &cand[0])
+            if blocked:
+                n_cand = sh_scan_below(variant, &queries[i, 0], &blocks[0], &database[0, 0],
+                                       n_db, nb, bound, &dist[0], &cand[0])
+            else:
+                n_cand = sh_row_below(&queries[i, 0], &database[0, 0], n_db, nb, bound,
+                                      &dist[0], &cand[0])
             for m in range(n_cand):
                 if m > 0 and cand[m] <= cand[m - 1]:
                     raise AssertionError("candidates out of order")
@@ -295,7 +345,7 @@ cdef void _stacks_output(const int32_t *tops, const int32_t *nxt, const int64_t 
 
 cdef void _knn_block(const uint8_t[:, ::1] queries, const uint8_t[:, ::1] database,
                      int64_t q_start, int64_t q_stop, int64_t db_start, int64_t db_stop,
-                     int64_t self_offset, int32_t *buf, int64_t chunk,
+                     int64_t self_offset, int32_t *buf, int64_t chunk, uint64_t *blocks,
                      int32_t[:, ::1] out_dist, int64_t[:, ::1] out_ind,
                      int32_t[:, ::1] tops, int32_t[:, ::1] nxt, int64_t[:, ::1] idx,
                      int64_t[:, ::1] state) noexcept nogil:
@@ -304,12 +354,15 @@ cdef void _knn_block(const uint8_t[:, ::1] queries, const uint8_t[:, ::1] databa
 
     With stacks (``idx`` of k + 1 columns; row ``i - q_start`` of ``tops``,
     ``nxt``, ``idx``, ``state`` for query ``i``) the best k are kept per
-    distance; otherwise in a heap in the output row.
+    distance; otherwise in a heap in the output row. ``blocks`` (chunk * nb
+    bytes) holds a chunk's blocked layout when the scan's variant uses one.
     """
     cdef int64_t nb = database.shape[1], k = out_dist.shape[1]
     cdef int64_t c, n, i, r, self_index, n_cand
     cdef bint stacks = idx.shape[1] == k + 1
     cdef int32_t bound
+    cdef int variant = sh_scan_variant(nb, q_stop - q_start)
+    cdef uint64_t *layout = blocks if sh_scan_blocks(variant) else NULL
     for i in range(q_start, q_stop):
         if stacks:
             _stacks_init(&tops[i - q_start, 0], tops.shape[1], &state[i - q_start, 0])
@@ -322,11 +375,13 @@ cdef void _knn_block(const uint8_t[:, ::1] queries, const uint8_t[:, ::1] databa
         # bound close before whole chunks go through it open (about k
         # candidates per chunk instead of a chunk's worth at first)
         n = min(chunk, max(2 * k + 64, c - db_start), db_stop - c)
+        if layout != NULL:
+            sh_scan_block(variant, &database[c, 0], n, nb, layout)
         for i in range(q_start, q_stop):
             r = i - q_start
             bound = _stacks_bound(&state[r, 0], k) if stacks else out_dist[i, 0]
-            n_cand = sh_row_below(&queries[i, 0], &database[c, 0], n, nb,
-                                  bound, buf, <int32_t *>buf + chunk)
+            n_cand = sh_scan_below(variant, &queries[i, 0], layout, &database[c, 0], n, nb,
+                                   bound, buf, <int32_t *>buf + chunk)
             self_index = self_offset + i if self_offset >= 0 else -1
             if stacks:
                 _stack_candidates(buf, buf + chunk, n_cand, c, self_index,
@@ -355,12 +410,39 @@ def selection_shapes(int64_t k, int64_t n_bytes):
     return 1, 1, ST_SIZE
 
 
-def chunk_rows(int64_t n_bytes):
-    """Database rows per cache chunk for codes of ``n_bytes`` bytes.
-
-    Scratch rows hold two chunks of int32: distances, then candidate offsets.
-    """
+cdef inline int64_t _chunk_rows(int64_t n_bytes) noexcept nogil:
     return max(64, CHUNK_BYTES // max(n_bytes, 1))
+
+
+cdef inline int64_t _scratch_columns(int64_t n_bytes) noexcept nogil:
+    # two chunks of int32, then a chunk of codes (blocked layout) and the
+    # slack to align it to 64 bytes
+    return 2 * _chunk_rows(n_bytes) + (_chunk_rows(n_bytes) * n_bytes + 64 + 3) // 4
+
+
+cdef inline uint64_t *_blocks(int32_t *row, int64_t n_bytes) noexcept nogil:
+    cdef uintptr_t at = <uintptr_t>(row + 2 * _chunk_rows(n_bytes))
+    return <uint64_t *>((at + 63) & ~(<uintptr_t>63))
+
+
+def chunk_rows(int64_t n_bytes):
+    """Database rows per cache chunk for codes of ``n_bytes`` bytes."""
+    return _chunk_rows(n_bytes)
+
+
+def scratch_columns(int64_t n_bytes):
+    """int32 columns per thread of the kernels' scratch for ``n_bytes`` codes:
+    a chunk of distances, a chunk of candidate offsets, and a chunk of codes
+    in a blocked layout (64-byte aligned)."""
+    return _scratch_columns(n_bytes)
+
+
+cdef int _check_scratch(int32_t[:, ::1] scratch, int64_t n_bytes) except -1:
+    if scratch.shape[1] < _scratch_columns(n_bytes):
+        raise ValueError(
+            f"scratch needs {_scratch_columns(n_bytes)} columns, got {scratch.shape[1]}"
+        )
+    return 0
 
 
 def hamming_kneighbors(const uint8_t[:, ::1] queries,
@@ -380,24 +462,27 @@ def hamming_kneighbors(const uint8_t[:, ::1] queries,
     database row ``self_offset + i`` and is excluded from its own result.
     Threads share out blocks of ``query_block`` queries; each block reads the
     database once, chunk by chunk. ``scratch`` is (n_threads,
-    2 * chunk_rows(n_bytes)): per thread, a chunk of distances and a chunk
-    of candidate offsets, allocated by the caller; its first dimension sets
-    the number of threads. ``tops``, ``nxt``, ``idx``, ``state`` hold each
+    scratch_columns(n_bytes)), allocated by the caller; its first dimension
+    sets the number of threads. ``tops``, ``nxt``, ``idx``, ``state`` hold each
     thread's selection state, ``query_block`` rows of the widths given by
     ``selection_shapes``.
     """
-    cdef int64_t n_q = queries.shape[0], n_db = database.shape[0]
-    cdef int64_t chunk = scratch.shape[1] // 2
+    cdef int64_t n_q = queries.shape[0], n_db = database.shape[0], nb = database.shape[1]
+    cdef int64_t chunk = _chunk_rows(nb)
     cdef int64_t n_blocks = (n_q + query_block - 1) // query_block
     cdef int64_t blk, q_start, q_stop
     cdef int tid, n_threads = scratch.shape[0]
-    sh_width_path(database.shape[1])  # choose this width's path before the threads start
+    _check_scratch(scratch, nb)
+    # choose this width's variants before the threads start
+    sh_scan_variant(nb, min(query_block, n_q))
+    if n_q % query_block:
+        sh_scan_variant(nb, n_q % query_block)
     for blk in prange(n_blocks, nogil=True, schedule="dynamic", num_threads=n_threads):
         tid = threadid()
         q_start = blk * query_block
         q_stop = min(q_start + query_block, n_q)
         _knn_block(queries, database, q_start, q_stop, 0, n_db, self_offset,
-                   &scratch[tid, 0], chunk, out_dist, out_ind,
+                   &scratch[tid, 0], chunk, _blocks(&scratch[tid, 0], nb), out_dist, out_ind,
                    tops[tid], nxt[tid], idx[tid], state[tid])
 
 
@@ -419,16 +504,17 @@ def hamming_kneighbors_split(const uint8_t[:, ::1] queries,
     (distance INT32_MAX, index INT64_MAX), which sort last. The selection
     state is that of ``hamming_kneighbors``, one row per query.
     """
-    cdef int64_t n_q = queries.shape[0], n_db = database.shape[0]
-    cdef int64_t chunk = scratch.shape[1] // 2
+    cdef int64_t n_q = queries.shape[0], n_db = database.shape[0], nb = database.shape[1]
+    cdef int64_t chunk = _chunk_rows(nb)
     cdef int64_t t, lo, hi
     cdef int n_threads = scratch.shape[0]
-    sh_width_path(database.shape[1])
+    _check_scratch(scratch, nb)
+    sh_scan_variant(nb, n_q)
     for t in prange(n_threads, nogil=True, schedule="static", num_threads=n_threads):
         lo = n_db * t // n_threads
         hi = n_db * (t + 1) // n_threads
         _knn_block(queries, database, 0, n_q, lo, hi, self_offset,
-                   &scratch[t, 0], chunk, part_dist[t], part_ind[t],
+                   &scratch[t, 0], chunk, _blocks(&scratch[t, 0], nb), part_dist[t], part_ind[t],
                    tops[t], nxt[t], idx[t], state[t])
 
 
@@ -443,13 +529,14 @@ def hamming_radius_histogram(const uint8_t[:, ::1] queries,
     Threads take one query each; the database is read chunk by chunk.
     """
     cdef int64_t n_q = queries.shape[0], n_db = database.shape[0]
-    cdef int64_t nb = database.shape[1], chunk = scratch.shape[1] // 2
+    cdef int64_t nb = database.shape[1], chunk = _chunk_rows(nb)
     cdef int64_t radius = out_hist.shape[1] - 1
     cdef int64_t i, jj, c, n, n_cand, self_index
     cdef int32_t *buf
     cdef int32_t *cand
     cdef int tid, n_threads = scratch.shape[0]
-    sh_width_path(nb)
+    _check_scratch(scratch, nb)
+    sh_width_path(nb, SH_MODE_SINGLE)
     for i in prange(n_q, nogil=True, schedule="dynamic", num_threads=n_threads):
         tid = threadid()
         buf = &scratch[tid, 0]
@@ -481,13 +568,14 @@ def hamming_radius_fill(const uint8_t[:, ::1] queries,
     Scanning in index order keeps each distance level sorted by index.
     """
     cdef int64_t n_q = queries.shape[0], n_db = database.shape[0]
-    cdef int64_t nb = database.shape[1], chunk = scratch.shape[1] // 2
+    cdef int64_t nb = database.shape[1], chunk = _chunk_rows(nb)
     cdef int64_t radius = positions.shape[1] - 1
     cdef int64_t i, jj, c, n, n_cand, d, j, self_index
     cdef int32_t *buf
     cdef int32_t *cand
     cdef int tid, n_threads = scratch.shape[0]
-    sh_width_path(nb)
+    _check_scratch(scratch, nb)
+    sh_width_path(nb, SH_MODE_SINGLE)
     for i in prange(n_q, nogil=True, schedule="dynamic", num_threads=n_threads):
         tid = threadid()
         buf = &scratch[tid, 0]

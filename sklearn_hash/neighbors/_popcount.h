@@ -10,14 +10,18 @@
  *   "generic" : portable SWAR bit counting, the fallback everywhere
  * Every path has two kernels: the distance row (radius search) and the row
  * fused with the k-NN rejection test (only codes closer than a bound are
- * emitted).
+ * emitted). A path may also scan blocked chunks (sh_block_fn): a k-NN batch
+ * rearranges each database chunk once for all its queries.
  *
- * Dispatch is per code width and measured: the first time a width is
- * searched, every path that the CPU has and that passed the self-test (the
- * portable SWAR loop as reference) is timed on a small synthetic block in
- * the search's access pattern, and the fastest is cached for that width.
- * Widths up to SH_SLOT_MAX bytes have a slot each; wider codes share one.
- * sh_set_popcount_path() forces one path for every width instead.
+ * Dispatch is per code width and per mode, and measured: the first time a
+ * width is searched in a mode, every path that the CPU has and that passed
+ * the self-test (the portable SWAR loop as reference) is timed on a small
+ * synthetic block in that mode's access pattern, and the fastest is cached.
+ * The modes: "batch" (SH_BATCH_MIN or more queries share each database chunk;
+ * blocked chunks where the path has them) and "single" (fewer queries, and
+ * radius search). Widths up to SH_SLOT_MAX bytes have a slot each; wider
+ * codes share one. sh_set_popcount_path() forces one path for every width
+ * and mode instead.
  *
  * SH_EMULATE_AVX512 (test harness only) compiles every path, AVX-512
  * included, against SIMDe's portable intrinsics, so the AVX-512 kernels run
@@ -65,6 +69,12 @@ typedef void (*sh_hamming_row_fn)(const uint8_t *, const uint8_t *, int64_t, int
  * dist[j]; returns how many. dist[j] of other codes may be overwritten. */
 typedef int64_t (*sh_row_below_fn)(const uint8_t *, const uint8_t *, int64_t, int64_t,
                                    int32_t, int32_t *, int32_t *);
+/* a chunk's first n - n % 8 codes rearranged for a batch of queries (blocks of
+ * eight codes, word-major), and the fused row over it; the last codes are read
+ * from the chunk as stored */
+typedef void (*sh_block_fn)(const uint8_t *, int64_t, int64_t, uint64_t *);
+typedef int64_t (*sh_below_blocked_fn)(const uint8_t *, const uint64_t *, const uint8_t *,
+                                       int64_t, int64_t, int32_t, int32_t *, int32_t *);
 
 SH_INLINE int sh_popcount64_swar(uint64_t x) {
     x = x - ((x >> 1) & 0x5555555555555555ULL);
@@ -159,6 +169,19 @@ SH_DEFINE_ROW(sh_row_generic, , sh_popcount64_swar)
 #define SH_POPCNT_BUILTIN(x) __builtin_popcountll(x)
 #endif
 SH_DEFINE_ROW(sh_row_popcnt, SH_TARGET("popcnt"), SH_POPCNT_BUILTIN)
+
+/* The fused k-NN row of codes j..n-1 on the POPCNT loop, after a vector loop
+ * that emitted c candidates for codes 0..j-1; returns the new count. */
+SH_TARGET("popcnt") SH_INLINE int64_t sh_below_tail(const uint8_t *q, const uint8_t *db,
+                                                        int64_t j, int64_t n, int64_t nb,
+                                                        int32_t bound, int32_t *dist,
+                                                        int32_t *cand, int64_t c) {
+    int64_t m, extra;
+    if (j >= n) return c;
+    extra = sh_row_popcnt_below(q, db + j * nb, n - j, nb, bound, dist + j, cand + c);
+    for (m = 0; m < extra; m++) cand[c + m] += (int32_t)j;
+    return c + extra;
+}
 
 /* AVX2: byte popcounts by nibble lookup (Mula, Kurz, Lemire 2018), summed per
  * code with SAD. Specialised for 8- and 16-byte codes and multiples of 16
@@ -432,12 +455,7 @@ SH_TARGET("avx2,popcnt") static int64_t sh_below_avx2(const uint8_t *q, const ui
         for (; j + 4 <= n; j += 4)
             c = sh_emit4_avx2(sh_xor_sad_avx2(qq, db + j * 8), bb, 0, j, dist, cand, c);
     }
-    if (j < n) {
-        int64_t m, extra = sh_row_popcnt_below(q, db + j * nb, n - j, nb, bound, dist + j, cand + c);
-        for (m = 0; m < extra; m++) cand[c + m] += (int32_t)j;
-        c += extra;
-    }
-    return c;
+    return sh_below_tail(q, db, j, n, nb, bound, dist, cand, c);
 }
 
 /* first j >= start with d[j] < bound, else n: eight distances per compare */
@@ -487,23 +505,36 @@ typedef struct {
     const char *name;
     sh_hamming_row_fn row;
     sh_row_below_fn below;
+    sh_block_fn block; /* NULL: the path scans chunks as stored */
+    sh_below_blocked_fn below_blocked;
+    const char *blocked_name; /* the variant that scans blocked chunks */
 } sh_path_t;
 
 static const sh_path_t sh_paths[] = {
-    {"slow", sh_row_slow, sh_below_slow},
+    {"slow", sh_row_slow, sh_below_slow, NULL, NULL, NULL},
 #if defined(SH_HAVE_AVX512)
-    {"avx512", sh_row_avx512, sh_below_avx512},
+    {"avx512", sh_row_avx512, sh_below_avx512, sh_block_avx512, sh_below_blocked_avx512,
+     "avx512 blocked"},
 #endif
 #if defined(SH_X86_DISPATCH)
-    {"avx2", sh_row_avx2, sh_below_avx2},
-    {"popcnt", sh_row_popcnt, sh_row_popcnt_below},
+    {"avx2", sh_row_avx2, sh_below_avx2, NULL, NULL, NULL},
+    {"popcnt", sh_row_popcnt, sh_row_popcnt_below, NULL, NULL, NULL},
 #elif defined(SH_HAVE_BUILTIN_PATH)
-    {"builtin", sh_row_builtin, sh_row_builtin_below},
+    {"builtin", sh_row_builtin, sh_row_builtin_below, NULL, NULL, NULL},
 #endif
-    {"generic", sh_row_generic, sh_row_generic_below},
+    {"generic", sh_row_generic, sh_row_generic_below, NULL, NULL, NULL},
 };
 #define SH_N_PATHS ((int)(sizeof(sh_paths) / sizeof(sh_paths[0])))
 #define SH_GENERIC (SH_N_PATHS - 1)
+
+/* blocked chunks hold 64-bit words: widths that are multiples of 8 bytes (an
+ * 8-byte code is a word: its chunk is already in that layout) */
+SH_INLINE int sh_blockable(int64_t nb) { return nb >= 16 && nb % 8 == 0; }
+
+/* whether path p scans nb-byte chunks blocked in a batch */
+SH_INLINE int sh_path_blocks(int p, int64_t nb) {
+    return sh_paths[p].block != NULL && sh_blockable(nb);
+}
 
 static int sh_find_path(const char *name) {
     int p;
@@ -548,55 +579,80 @@ static void sh_fill_random(uint8_t *p, int64_t n, uint64_t seed) {
     for (i = 0; i < n; i++) p[i] = (uint8_t)(sh_xorshift(&s) >> 32);
 }
 
-/* Rows and the fused k-NN rows of path p agree with the SWAR loop on every
- * width class the paths specialise, for bounds that keep none, some and all
- * codes. 1 when they do. */
+/* 1 when a fused row's c candidates (cand, dist) are exactly the codes
+ * whose distance in want (n codes) is below bound, in order */
+static int sh_check_below(int64_t c, const int32_t *cand, const int32_t *dist,
+                          const int32_t *want, int64_t n, int32_t bound) {
+    int64_t j, expect_c = 0;
+    int ok = 1;
+    for (j = 0; j < n; j++) {
+        if (want[j] >= bound) continue;
+        ok &= expect_c < c && cand[expect_c] == j && dist[j] == want[j];
+        expect_c++;
+    }
+    return ok && c == expect_c;
+}
+
+/* Rows, fused k-NN rows and blocked fused rows of path p agree with the SWAR
+ * loop on every width class the paths specialise, for bounds that keep none,
+ * some and all codes. 1 when they do. */
 static int sh_self_test_path(int p) {
     static const int64_t widths[] = {1, 3, 4, 8, 12, 16, 24, 32, 40, 48, 64, 72, 80,
                                      96, 128, 130, 192};
     const int64_t n = 45; /* not a multiple of 4, 6 or 8: the tails run too */
     uint8_t codes[(45 + 1) * 192];
+    uint64_t blocks[45 * 192 / 8];
     int32_t want[45], got[45], dist[45], cand[45];
     int w, j, bi, ok = 1;
     for (w = 0; ok && w < (int)(sizeof(widths) / sizeof(widths[0])); w++) {
-        int64_t nb = widths[w], c, expect_c;
+        const int64_t nb = widths[w];
+        const uint8_t *db = codes + nb;
         int32_t bounds[4];
         sh_fill_random(codes, (n + 1) * nb, (uint64_t)nb);
         memcpy(codes + 5 * nb, codes, (size_t)nb); /* a zero distance */
-        sh_row_generic(codes, codes + nb, n, nb, want);
-        sh_paths[p].row(codes, codes + nb, n, nb, got);
+        sh_row_generic(codes, db, n, nb, want);
+        sh_paths[p].row(codes, db, n, nb, got);
         for (j = 0; j < n; j++) ok &= got[j] == want[j];
         bounds[0] = 0;
         bounds[1] = (int32_t)(4 * nb);
         bounds[2] = (int32_t)(4 * nb) + 1;
         bounds[3] = (int32_t)(8 * nb) + 1;
+        if (sh_path_blocks(p, nb)) sh_paths[p].block(db, n, nb, blocks);
         for (bi = 0; ok && bi < 4; bi++) {
-            c = sh_paths[p].below(codes, codes + nb, n, nb, bounds[bi], dist, cand);
-            expect_c = 0;
-            for (j = 0; j < n; j++) {
-                if (want[j] >= bounds[bi]) continue;
-                ok &= expect_c < c && cand[expect_c] == j && dist[j] == want[j];
-                expect_c++;
-            }
-            ok &= c == expect_c;
+            ok &= sh_check_below(sh_paths[p].below(codes, db, n, nb, bounds[bi], dist, cand),
+                                 cand, dist, want, n, bounds[bi]);
+            if (sh_path_blocks(p, nb))
+                ok &= sh_check_below(sh_paths[p].below_blocked(codes, blocks, db, n, nb,
+                                                               bounds[bi], dist, cand),
+                                     cand, dist, want, n, bounds[bi]);
         }
     }
     return ok;
 }
 
-/* ---- per-width dispatch --------------------------------------------------- */
+/* ---- per-width, per-mode dispatch ---------------------------------------- */
+/* What is chosen is a variant: a path and a chunk layout, v = 2 p + blocked
+ * (blocked only in a batch, for a path with a blocked layout). */
 #define SH_SLOT_MAX 128 /* widths up to 1024 bits have a slot each */
 #define SH_HOW_NONE 0
 #define SH_HOW_MEASURED 1
 #define SH_HOW_FORCED 2
-#define SH_HOW_ONLY 3 /* one usable path: nothing to measure */
+#define SH_HOW_ONLY 3 /* one usable variant: nothing to measure */
+#define SH_MODE_BATCH 0  /* SH_BATCH_MIN or more queries share each database chunk */
+#define SH_MODE_SINGLE 1 /* fewer (one query per call), and radius search */
+#define SH_N_MODES 2
+#define SH_BATCH_MIN 32
+#define SH_N_VARIANTS (2 * SH_N_PATHS)
+#define SH_VARIANTS_MAX 32
 
 static int sh_usable[16];       /* per path: CPU has it and it passed the self-test */
 static int sh_usable_ready = 0;
 static int sh_forced = -1;      /* path forced for every width, or -1 */
-static int sh_slot_path[SH_SLOT_MAX + 1]; /* chosen path + 1, 0 = not chosen yet */
-static int sh_slot_how[SH_SLOT_MAX + 1];
-static double sh_slot_ns[SH_SLOT_MAX + 1][16]; /* measured ns per distance, or 0 */
+/* per mode and width slot: chosen variant + 1 (0 = not chosen yet), how, and
+ * the measured ns per distance of every variant (0 if not measured) */
+static int sh_slot_variant[SH_N_MODES][SH_SLOT_MAX + 1];
+static int sh_slot_how[SH_N_MODES][SH_SLOT_MAX + 1];
+static double sh_slot_ns[SH_N_MODES][SH_SLOT_MAX + 1][SH_VARIANTS_MAX];
 
 #if defined(__GNUC__) || defined(__clang__)
 static char sh_lock_flag = 0;
@@ -609,6 +665,10 @@ static void sh_unlock(void) {}
 
 SH_INLINE int sh_slot(int64_t nb) { return nb <= SH_SLOT_MAX ? (int)nb : 0; }
 
+static const char *sh_variant_name(int v) {
+    return v & 1 ? sh_paths[v >> 1].blocked_name : sh_paths[v >> 1].name;
+}
+
 /* the self-test runs once per process, for every path the CPU has */
 static void sh_init_usable(void) {
     int p;
@@ -616,6 +676,11 @@ static void sh_init_usable(void) {
     for (p = 0; p < SH_N_PATHS; p++) sh_usable[p] = sh_cpu_has(p) && sh_self_test_path(p);
     sh_usable[SH_GENERIC] = 1;
     sh_usable_ready = 1;
+}
+
+/* whether variant v can search nb-byte codes in a mode */
+static int sh_variant_ok(int v, int64_t nb, int mode) {
+    return sh_usable[v >> 1] && (!(v & 1) || (mode == SH_MODE_BATCH && sh_path_blocks(v >> 1, nb)));
 }
 
 static double sh_cpu_seconds(void) {
@@ -628,95 +693,120 @@ static double sh_cpu_seconds(void) {
 #endif
 }
 
-/* Time every usable path on a synthetic block of nb-byte codes in the search's
- * access pattern (one cache chunk of codes, reused by several queries; the
- * fused k-NN rows at a bound that keeps few codes, then the plain rows), and
- * return the fastest. Paths alternate within each round and each keeps its
- * best round, so a burst of load from other jobs hits them alike. */
-static int sh_measure_width(int64_t nb, double *ns) {
+/* One pass of variant v over a synthetic block of rows nb-byte codes by
+ * n_queries queries, in the access pattern of the mode: a batch runs the
+ * fused k-NN rows (after blocking the chunk, for a blocked variant); a
+ * single query runs the fused rows and the plain rows (radius search). */
+static void sh_measure_pass(int v, int mode, const uint8_t *codes, int64_t rows, int64_t nb,
+                            int n_queries, int32_t bound, int32_t *dist, int32_t *cand,
+                            uint64_t *blocks) {
+    const sh_path_t *path = &sh_paths[v >> 1];
+    int i;
+    if (v & 1) path->block(codes, rows, nb, blocks);
+    for (i = 0; i < n_queries; i++) {
+        const uint8_t *q = codes + (rows + i) * nb;
+        if (v & 1) {
+            path->below_blocked(q, blocks, codes, rows, nb, bound, dist, cand);
+        } else {
+            path->below(q, codes, rows, nb, bound, dist, cand);
+            if (mode == SH_MODE_SINGLE) path->row(q, codes, rows, nb, dist);
+        }
+    }
+}
+
+/* Time every usable variant on a synthetic block of nb-byte codes (one
+ * cache chunk of codes, reused by 8 queries, or SH_BATCH_MIN in a batch; the
+ * fused k-NN rows at a bound that keeps few codes) in the access pattern of
+ * the mode, and return the fastest. Variants alternate within each round and
+ * each keeps its best round, so a burst of load from other jobs hits them
+ * alike. */
+static int sh_measure_width(int64_t nb, int mode, double *ns) {
     const int64_t rows = nb >= 256 ? 64 : nb <= 16 ? 1024 : 16384 / nb;
-    const int n_queries = 8, rounds = 7, passes = 2;
+    const int n_queries = mode == SH_MODE_BATCH ? SH_BATCH_MIN : 8, rounds = 7, passes = 2;
+    const int kernels = mode == SH_MODE_SINGLE ? 2 : 1;
     /* distances have mean 4 nb and sd sqrt(2 nb): 3 sd below the mean rejects
      * nearly every code, as a k-NN scan does once its heap is full */
     int32_t sd = 1, bound;
     uint8_t *codes = (uint8_t *)malloc((size_t)((rows + n_queries) * nb));
     int32_t *dist = (int32_t *)malloc((size_t)rows * sizeof(int32_t));
     int32_t *cand = (int32_t *)malloc((size_t)rows * sizeof(int32_t));
-    double best[16];
-    int p, r, i, s, choice = SH_GENERIC;
-    if (!codes || !dist || !cand) {
-        free(codes); free(dist); free(cand);
-        return SH_GENERIC;
+    uint64_t *blocks = (uint64_t *)malloc((size_t)(rows * nb + 8));
+    double best[SH_VARIANTS_MAX];
+    int v, r, s, choice = 2 * SH_GENERIC;
+    if (!codes || !dist || !cand || !blocks) {
+        free(codes); free(dist); free(cand); free(blocks);
+        return choice;
     }
     while ((int64_t)(sd + 1) * (sd + 1) <= 2 * nb) sd++;
     bound = (int32_t)(4 * nb) - 3 * sd;
     sh_fill_random(codes, (rows + n_queries) * nb, 12345 + (uint64_t)nb);
-    for (p = 0; p < SH_N_PATHS; p++) best[p] = 1e30;
+    for (v = 0; v < SH_N_VARIANTS; v++) best[v] = 1e30;
     for (r = 0; r < rounds; r++)
-        for (p = 0; p < SH_N_PATHS; p++) {
+        for (v = 0; v < SH_N_VARIANTS; v++) {
             double t0;
-            if (!sh_usable[p]) continue;
+            if (!sh_variant_ok(v, nb, mode)) continue;
             t0 = sh_cpu_seconds();
             for (s = 0; s < passes; s++)
-                for (i = 0; i < n_queries; i++) {
-                    const uint8_t *q = codes + (rows + i) * nb;
-                    sh_paths[p].below(q, codes, rows, nb, bound, dist, cand);
-                    sh_paths[p].row(q, codes, rows, nb, dist);
-                }
+                sh_measure_pass(v, mode, codes, rows, nb, n_queries, bound, dist, cand, blocks);
             t0 = sh_cpu_seconds() - t0;
-            if (t0 < best[p]) best[p] = t0;
+            if (t0 < best[v]) best[v] = t0;
         }
-    for (p = 0; p < SH_N_PATHS; p++) {
-        ns[p] = sh_usable[p] ? 1e9 * best[p] / (2.0 * passes * n_queries * rows) : 0.0;
-        if (sh_usable[p] && best[p] < best[choice]) choice = p;
+    for (v = 0; v < SH_N_VARIANTS; v++) {
+        const int ok = sh_variant_ok(v, nb, mode);
+        ns[v] = ok ? 1e9 * best[v] / ((double)kernels * passes * n_queries * rows) : 0.0;
+        if (ok && best[v] < best[choice]) choice = v;
     }
-    free(codes); free(dist); free(cand);
+    free(codes); free(dist); free(cand); free(blocks);
     return choice;
 }
 
-/* Path for nb-byte codes: the forced one, else the cached measured choice
- * (measured now if this width is new). Safe to call from several threads. */
-static int sh_choose(int64_t nb) {
-    int slot = sh_slot(nb), p, n_usable = 0, only = SH_GENERIC;
-    if (sh_forced >= 0) return sh_forced;
+/* Variant for nb-byte codes in a mode: the forced path (blocked in a batch
+ * where it can be), else the cached measured choice (measured now if this
+ * width is new to the mode). Safe to call from several threads. */
+static int sh_choose(int64_t nb, int mode) {
+    int slot = sh_slot(nb), v, n_ok = 0, only = 2 * SH_GENERIC;
+    int *chosen = &sh_slot_variant[mode][slot];
+    if (sh_forced >= 0)
+        return 2 * sh_forced + (mode == SH_MODE_BATCH && sh_path_blocks(sh_forced, nb));
 #if defined(__GNUC__) || defined(__clang__)
-    p = __atomic_load_n(&sh_slot_path[slot], __ATOMIC_ACQUIRE);
+    v = __atomic_load_n(chosen, __ATOMIC_ACQUIRE);
 #else
-    p = sh_slot_path[slot];
+    v = *chosen;
 #endif
-    if (p) return p - 1;
+    if (v) return v - 1;
     sh_lock();
-    if (!sh_slot_path[slot]) {
+    if (!*chosen) {
         sh_init_usable();
-        for (p = 0; p < SH_N_PATHS; p++) {
-            sh_slot_ns[slot][p] = 0.0;
-            if (sh_usable[p]) { n_usable++; only = p; }
+        for (v = 0; v < SH_N_VARIANTS; v++) {
+            sh_slot_ns[mode][slot][v] = 0.0;
+            if (sh_variant_ok(v, nb, mode)) { n_ok++; only = v; }
         }
-        if (n_usable > 1) {
-            only = sh_measure_width(nb, sh_slot_ns[slot]);
-            sh_slot_how[slot] = SH_HOW_MEASURED;
+        if (n_ok > 1) {
+            only = sh_measure_width(nb, mode, sh_slot_ns[mode][slot]);
+            sh_slot_how[mode][slot] = SH_HOW_MEASURED;
         } else {
-            sh_slot_how[slot] = SH_HOW_ONLY;
+            sh_slot_how[mode][slot] = SH_HOW_ONLY;
         }
 #if defined(__GNUC__) || defined(__clang__)
-        __atomic_store_n(&sh_slot_path[slot], only + 1, __ATOMIC_RELEASE);
+        __atomic_store_n(chosen, only + 1, __ATOMIC_RELEASE);
 #else
-        sh_slot_path[slot] = only + 1;
+        *chosen = only + 1;
 #endif
     }
-    p = sh_slot_path[slot] - 1;
+    v = *chosen - 1;
     sh_unlock();
-    return p;
+    return v;
 }
 
 /* Forget every per-width choice (they are measured again on next use). */
 SH_MAYBE_UNUSED static void sh_reset_choices(void) {
-    int s;
+    int s, m;
     sh_lock();
-    for (s = 0; s <= SH_SLOT_MAX; s++) {
-        sh_slot_path[s] = 0;
-        sh_slot_how[s] = SH_HOW_NONE;
-    }
+    for (m = 0; m < SH_N_MODES; m++)
+        for (s = 0; s <= SH_SLOT_MAX; s++) {
+            sh_slot_variant[m][s] = 0;
+            sh_slot_how[m][s] = SH_HOW_NONE;
+        }
     sh_unlock();
 }
 
@@ -746,21 +836,28 @@ SH_MAYBE_UNUSED static const char *sh_popcount_path(void) {
     return sh_forced >= 0 ? sh_paths[sh_forced].name : "auto";
 }
 
-SH_MAYBE_UNUSED static const char *sh_width_path(int64_t nb) { return sh_paths[sh_choose(nb)].name; }
-
-/* How the path of nb-byte codes was chosen: "forced", "measured", "only
- * path", or "" before the width has been searched. */
-SH_MAYBE_UNUSED static const char *sh_width_how(int64_t nb) {
-    static const char *names[] = {"", "measured", "forced", "only path"};
-    if (sh_forced >= 0) return names[SH_HOW_FORCED];
-    return names[sh_slot_how[sh_slot(nb)]];
+/* The variant nb-byte codes use in a mode: a path name, with " blocked" for
+ * a batch that blocks its chunks. */
+SH_MAYBE_UNUSED static const char *sh_width_path(int64_t nb, int mode) {
+    return sh_variant_name(sh_choose(nb, mode));
 }
 
-/* ns per distance that path name took when nb-byte codes were measured (0 if
- * it was not measured). */
-SH_MAYBE_UNUSED static double sh_width_ns(int64_t nb, const char *name) {
-    int p = sh_find_path(name);
-    return p < 0 ? 0.0 : sh_slot_ns[sh_slot(nb)][p];
+/* How the path of nb-byte codes was chosen in a mode: "forced", "measured",
+ * "only path", or "" before the width has been searched in that mode. */
+SH_MAYBE_UNUSED static const char *sh_width_how(int64_t nb, int mode) {
+    static const char *names[] = {"", "measured", "forced", "only path"};
+    if (sh_forced >= 0) return names[SH_HOW_FORCED];
+    return names[sh_slot_how[mode][sh_slot(nb)]];
+}
+
+/* ns per distance that variant name took when nb-byte codes were measured in
+ * a mode (0 if it was not measured). */
+SH_MAYBE_UNUSED static double sh_width_ns(int64_t nb, int mode, const char *name) {
+    int v;
+    for (v = 0; v < SH_N_VARIANTS; v++)
+        if (sh_variant_name(v) && strcmp(sh_variant_name(v), name) == 0)
+            return sh_slot_ns[mode][sh_slot(nb)][v];
+    return 0.0;
 }
 
 /* Self-test result of path name (runs the self-test once per process). */
@@ -775,14 +872,39 @@ SH_MAYBE_UNUSED static int sh_path_passes_self_test(const char *name) {
 
 SH_MAYBE_UNUSED static void sh_hamming_row(const uint8_t *q, const uint8_t *db, int64_t n, int64_t nb,
                            int32_t *out) {
-    sh_paths[sh_choose(nb)].row(q, db, n, nb, out);
+    sh_paths[sh_choose(nb, SH_MODE_SINGLE) >> 1].row(q, db, n, nb, out);
 }
 
 /* Distances of a chunk, keeping only codes closer than bound: their offsets go
  * to cand (in increasing order), their distances to dist[offset]. */
 SH_MAYBE_UNUSED static int64_t sh_row_below(const uint8_t *q, const uint8_t *db, int64_t n, int64_t nb,
                             int32_t bound, int32_t *dist, int32_t *cand) {
-    return sh_paths[sh_choose(nb)].below(q, db, n, nb, bound, dist, cand);
+    return sh_paths[sh_choose(nb, SH_MODE_SINGLE) >> 1].below(q, db, n, nb, bound, dist, cand);
+}
+
+/* ---- k-NN scans: a block of queries over each database chunk -------------- */
+/* The variant of a scan of nb-byte codes whose chunks n_queries share. */
+SH_MAYBE_UNUSED static int sh_scan_variant(int64_t nb, int64_t n_queries) {
+    return sh_choose(nb, n_queries >= SH_BATCH_MIN ? SH_MODE_BATCH : SH_MODE_SINGLE);
+}
+
+/* Whether variant v scans blocked chunks. */
+SH_MAYBE_UNUSED static int sh_scan_blocks(int v) { return v & 1; }
+
+/* Blocked layout of a chunk of n codes into out (n * nb bytes, 64-byte
+ * aligned for speed), for a variant that scans blocked chunks. */
+SH_MAYBE_UNUSED static void sh_scan_block(int v, const uint8_t *db, int64_t n, int64_t nb,
+                                          uint64_t *out) {
+    sh_paths[v >> 1].block(db, n, nb, out);
+}
+
+/* The fused k-NN row of variant v over a chunk db of n codes (blocks: its
+ * blocked layout, for a variant that scans blocked chunks). */
+SH_MAYBE_UNUSED static int64_t sh_scan_below(int v, const uint8_t *q, const uint64_t *blocks,
+                                             const uint8_t *db, int64_t n, int64_t nb,
+                                             int32_t bound, int32_t *dist, int32_t *cand) {
+    if (v & 1) return sh_paths[v >> 1].below_blocked(q, blocks, db, n, nb, bound, dist, cand);
+    return sh_paths[v >> 1].below(q, db, n, nb, bound, dist, cand);
 }
 
 /* Index of the first distance below bound in d[start:n], or n. */
