@@ -38,12 +38,21 @@ CLOCKS = {
 
 def median_time(fn, repeats, clock=time.perf_counter):
     """Median time of ``repeats`` calls by ``clock``, and the last result."""
-    times = []
+    return median_times([fn], repeats, clock)[0]
+
+
+def median_times(fns, repeats, clock=time.perf_counter):
+    """(median time, last result) of each function, the functions called in
+    turn in every repeat, so that a slow spell of a shared machine hits them
+    alike."""
+    times = [[] for _ in fns]
+    outs = [None] * len(fns)
     for _ in range(repeats):
-        t0 = clock()
-        out = fn()
-        times.append(clock() - t0)
-    return statistics.median(times), out
+        for i, fn in enumerate(fns):
+            t0 = clock()
+            outs[i] = fn()
+            times[i].append(clock() - t0)
+    return [(statistics.median(t), out) for t, out in zip(times, outs)]
 
 
 def one_per_call(search, queries, k):
@@ -139,9 +148,9 @@ def main(argv=None):
                 def run_faiss(q=q, k=k, index=index):
                     return one_per_call(lambda x, k: index.search(x, k)[0], q, k)
 
-            clock = CLOCKS[args.clock]
-            t_ours, d_ours = median_time(run_ours, args.repeats, clock)
-            t_faiss, d_faiss = median_time(run_faiss, args.repeats, clock)
+            (t_ours, d_ours), (t_faiss, d_faiss) = median_times(
+                [run_ours, run_faiss], args.repeats, CLOCKS[args.clock]
+            )
             same = np.array_equal(d_ours, d_faiss)
             print(
                 f"{n_db:>9} {nbits:>5} {label:>9} {k:>4} {threads:>3} "
@@ -207,16 +216,17 @@ def path_table(args):
                 )
                 single[name, nbits] = 1e9 * t / (n_single * n_db)
         _kernels.set_popcount_path("auto")
-        chosen[nbits] = _kernels.popcount_path(nbits // 8)
+        chosen[nbits] = " / ".join(
+            _kernels.popcount_path(nbits // 8, mode) for mode in _kernels.MODES
+        )
     names = ["faiss"] + paths
-    timings = {b: _kernels.path_timings(b // 8) for b in args.nbits}
     print(
         f"faiss {faiss.__version__}; {n_db} codes, k={k}, {threads} thread(s), "
         f"median of {args.repeats} repeats, {args.clock} clock; distances identical "
         "to faiss for every path"
     )
     print(
-        "auto = the measured per-width choice: "
+        "auto = the measured per-width choice (batch / single): "
         + ", ".join(f"{b} bits -> {chosen[b]}" for b in args.nbits)
     )
     tables = [(f"{n_q} queries per call", batch)]
@@ -233,16 +243,23 @@ def path_table(args):
                 ratio = "" if name == "faiss" else f" ({table['faiss', b] / ns:.2f}x)"
                 cells.append(f"{ns:.3f}{ratio}")
             print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+    for mode in _kernels.MODES:
+        dispatch_table(_kernels, mode, args.nbits)
+
+
+def dispatch_table(kernels, mode, nbits):
+    """What the per-width dispatch measured in a mode (ns per distance)."""
+    timings = {b: kernels.path_timings(b // 8, mode) for b in nbits}
     measured = sorted({p for t in timings.values() for p in t})
     print(
-        "\nwhat the dispatch measured (ns per distance on its synthetic block, "
-        "thread CPU time, best of 7 rounds)"
+        f"\nwhat the dispatch measured for mode {mode!r} (ns per distance on its "
+        "synthetic block, thread CPU time, best of 7 rounds)"
     )
-    print("| path | " + " | ".join(f"{b} bits" for b in args.nbits) + " |")
-    print("|---|" + "---|" * len(args.nbits))
+    print("| path | " + " | ".join(f"{b} bits" for b in nbits) + " |")
+    print("|---|" + "---|" * len(nbits))
     for name in measured:
         cells = [
-            f"{timings[b][name]:.3f}" if name in timings[b] else "-" for b in args.nbits
+            f"{timings[b][name]:.3f}" if name in timings[b] else "-" for b in nbits
         ]
         print(f"| {name} | " + " | ".join(cells) + " |")
 

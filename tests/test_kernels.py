@@ -86,9 +86,7 @@ def test_blocked_layouts_exist_where_documented():
 def variants(mode, nb):
     """The variants the dispatch measures for nb-byte codes in a mode."""
     blocked = [
-        f"{p} blocked"
-        for p in PATHS
-        if mode == "batch" and _kernels.path_blocks(p, nb)
+        f"{p} blocked" for p in PATHS if mode == "batch" and _kernels.path_blocks(p, nb)
     ]
     return set(PATHS) | set(blocked)
 
@@ -296,9 +294,7 @@ def test_emulated_rows_match_reference_at_every_width(emulated, path):
             for bound in bounds_for(full[i]):
                 for blocked in [False] + [True] * _kernels.path_blocks(path, nb):
                     cand, dist = emu_below(emulated, path, q[i], db, bound, blocked)
-                    np.testing.assert_array_equal(
-                        cand, np.flatnonzero(full[i] < bound)
-                    )
+                    np.testing.assert_array_equal(cand, np.flatnonzero(full[i] < bound))
                     np.testing.assert_array_equal(dist, full[i][cand])
 
 
