@@ -63,6 +63,12 @@ def one_per_call(search, queries, k):
     return dist
 
 
+def faiss_simd_level(faiss):
+    """The SIMD level faiss's dynamic dispatch uses ("-" before it had one)."""
+    config = getattr(faiss, "SIMDConfig", None)
+    return config.get_level_name() if config is not None else "-"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -88,6 +94,12 @@ def main(argv=None):
         "loaded machine (meaningful for 1 thread)",
     )
     parser.add_argument(
+        "--faiss-simd",
+        default=None,
+        help="faiss's SIMD level (e.g. AVX2; default: the one it detects), "
+        "faiss.SIMDConfig.set_level",
+    )
+    parser.add_argument(
         "--path",
         nargs="*",
         default=None,
@@ -98,10 +110,13 @@ def main(argv=None):
     from sklearn_hash._show_versions import cpu_description
 
     print(f"# cpu: {cpu_description()}")
+    import faiss
+
+    if args.faiss_simd:
+        faiss.SIMDConfig.set_level(getattr(faiss, f"SIMDLevel_{args.faiss_simd}"))
+    print(f"# faiss SIMD level: {faiss_simd_level(faiss)}")
     if args.path is not None:
         return path_table(args)
-
-    import faiss
 
     from sklearn_hash import HammingNeighbors
     from sklearn_hash.neighbors import _kernels

@@ -275,6 +275,7 @@ def test_auto_decides_small_batches_from_the_fit_estimate():
         nn = HammingNeighbors(n_neighbors=10, radius=radius, n_jobs=1).fit(db)
         assert nn._auto["engine"] == {("k", 10): expected, ("r", radius): expected}
         assert nn._auto["scan"]["k"] > 0 and nn._auto["scan"]["r"] > 0
+        assert nn._auto["batch_speedup"] > 0
         query = db[123:124] ^ pack_bits(rng.random((1, 64)) < 0.03)
         search = nn._search()
         for k in (10, 3):
@@ -311,6 +312,30 @@ def test_auto_chooses_by_the_measured_scan_time():
         rd, ri = hamming_kneighbors_reference(q, close, 10)
         np.testing.assert_array_equal(d, rd)
         np.testing.assert_array_equal(i, ri)
+
+
+def test_auto_compares_with_the_scan_in_the_batch_s_kernel_mode():
+    """A batch scanned in blocks of 32 queries compares hashing with the scan
+    time of blocks; a few queries at a time (a small batch, or a sample's
+    re-timing), with that time times the speed-up measured at fit."""
+    rng = np.random.default_rng(12)
+    codes = clustered_codes(rng, 40_000, 128, n_centers=2000, flip=0.03)
+    tables = _dispatcher.build_tables(codes, "mih", None)
+    sample = codes[:8] ^ pack_bits(rng.random((8, 128)) < 0.03)
+    # blocks: a nanosecond a query; a few at a time: a minute
+    auto = {
+        "scan": {"k": 1e-9, "r": 1e-9},
+        "batch_speedup": 6e10,
+        "engine": {},
+        "hopeless": {},
+        "unit_seconds": 1e-9,
+    }
+    search = _dispatcher.HammingSearch(codes, tables, "auto", 1, auto)
+    assert search._choose(sample, "k", 10, batch=True)[0] == "brute"
+    assert search._choose(sample, "k", 10, batch=False)[0] == "mih"
+    # radius search has one mode: the speed-up does not apply
+    assert search._choose(sample, "r", 4, batch=False)[0] == "brute"
+    assert search.brute.runs_batches(32) and not search.brute.runs_batches(31)
 
 
 def test_auto_database_rows_as_queries_count_themselves_out():

@@ -166,6 +166,11 @@ class BruteForce:
         columns = _kernels.scratch_columns(queries.shape[1])
         return np.empty((n_threads, columns), dtype=np.int32)
 
+    def runs_batches(self, n_q):
+        """Whether a k-NN scan of ``n_q`` queries gives each thread blocks of
+        ``_QUERY_BLOCK`` queries, the kernels' batch mode."""
+        return -(-n_q // self.n_threads) >= _QUERY_BLOCK
+
     def _selection(self, n_threads, rows, k):
         """Per-thread k-NN selection state for ``rows`` queries at a time
         (``_kernels.selection_shapes``)."""
@@ -488,7 +493,9 @@ class HammingSearch:
         self.algorithm = "brute" if tables is None else algorithm
         self.codes = codes
         # what "auto" measured at fit (calibrate): "scan" maps "k" (k-NN) and
-        # "r" (radius) to the scan's seconds per query on one thread,
+        # "r" (radius) to the scan's seconds per query on one thread (k-NN:
+        # in blocks of _QUERY_BLOCK queries; "batch_speedup" is how much
+        # faster that is than a few queries at a time, the kernels' modes),
         # "engine" maps (kind, value) to the engine for small batches,
         # "hopeless" a kind to the smallest k (radius) at which hashing
         # stand-ins cost more than _AUTO_HOPELESS scans
@@ -507,6 +514,9 @@ class HammingSearch:
         scan = self.auto["scan"]
         scan["k"] = self._scan_seconds("k", k_rows, rows, repeats=2)
         few = rows[_spread(len(rows), _AUTO_FIT_RADIUS_SAMPLE)]
+        self.auto["batch_speedup"] = (
+            self._scan_seconds("k", k_rows, few, repeats=2) / scan["k"]
+        )
         scan["r"] = self._scan_seconds("r", radius or 0, few, repeats=2)
         # each stand-in stops after about _CALIBRATION_BUDGET scans by the
         # kernels' own cost model (uniform wide codes would hash for hundreds
@@ -519,7 +529,9 @@ class HammingSearch:
         for kind, value, searched in (("k", k, k_rows), ("r", radius, radius)):
             if value is None:
                 continue
-            engine, _, ratio = self._choose(rows, kind, searched)
+            # the engine of batches too small to sample, which scan a few
+            # queries at a time
+            engine, _, ratio = self._choose(rows, kind, searched, batch=False)
             self.auto["engine"][kind, value] = engine
             if ratio >= _AUTO_HOPELESS:
                 self.auto["hopeless"][kind] = value
@@ -538,24 +550,27 @@ class HammingSearch:
         )
         return seconds / len(queries)
 
-    def _choose(self, sample, kind, value):
+    def _choose(self, sample, kind, value, batch):
         """(engine, scan seconds per query, hashing's cost over the scan's)
-        for a batch like ``sample``.
+        for a batch like ``sample``, scanned in blocks of _QUERY_BLOCK
+        queries if ``batch`` (k-NN only), else a few queries at a time.
 
         The sample is hashed as the batch would be (same budget per query),
         each query stopped by the budget counting its probing plus a scan.
         The scan's time at fit was measured at one k (radius); when the
         sample's cost comes close to it, the scan is timed on a few of the
-        sample's queries instead.
+        sample's queries instead (a few at a time: converted to blocks by
+        the ratio measured at fit).
         """
-        scan = self.auto["scan"][kind]
+        speedup = self.auto.get("batch_speedup", 1.0) if kind == "k" else 1.0
+        scan = self.auto["scan"][kind] * (1.0 if batch else speedup)
         probe, failed, _ = self.mih.probe_seconds(
             sample, kind, value, self._budget(scan)
         )
         low, high = _AUTO_CLOSE
         if low * scan < probe + failed * scan < high * scan:
             few = sample[_spread(len(sample), _AUTO_SCAN_SAMPLE)]
-            scan = self._scan_seconds(kind, value, few)
+            scan = self._scan_seconds(kind, value, few) / (speedup if batch else 1.0)
         ratio = (probe + failed * scan) / scan
         return ("mih" if ratio < _AUTO_MARGIN else "brute"), scan, ratio
 
@@ -597,7 +612,10 @@ class HammingSearch:
             kind, value = key
             if self_offset >= 0:  # X=None: the queries are database rows
                 value = _as_database_rows(kind, value)
-            engine, scan, _ = self._choose(queries[_sample_rows(n_q)], kind, value)
+            batch = kind == "k" and self.brute.runs_batches(n_q)
+            engine, scan, _ = self._choose(
+                queries[_sample_rows(n_q)], kind, value, batch
+            )
         self.choice = engine
         if engine == "mih":
             return mih(queries, self_offset, self._budget(scan))
