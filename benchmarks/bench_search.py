@@ -36,11 +36,6 @@ CLOCKS = {
 }
 
 
-def median_time(fn, repeats, clock=time.perf_counter):
-    """Median time of ``repeats`` calls by ``clock``, and the last result."""
-    return median_times([fn], repeats, clock)[0]
-
-
 def median_times(fns, repeats, clock=time.perf_counter):
     """(median time, last result) of each function, the functions called in
     turn in every repeat, so that a slow spell of a shared machine hits them
@@ -175,6 +170,20 @@ def main(argv=None):
             )
 
 
+def forced(kernels, name, nbits, ours):
+    """``ours``' search with popcount path ``name`` forced for the call (its
+    per-width choices measured beforehand, outside the timing)."""
+    kernels.set_popcount_path(name)
+    for mode in kernels.MODES:
+        kernels.popcount_path(nbits // 8, mode)
+
+    def search(q):
+        kernels.set_popcount_path(name)
+        return ours.kneighbors(q)[0]
+
+    return search
+
+
 def path_table(args):
     """ns per distance of the k-NN search per popcount path and width, and faiss."""
     import faiss
@@ -203,32 +212,34 @@ def path_table(args):
         )
         index = faiss.IndexBinaryFlat(nbits)
         index.add(db)
-        ref = None
         runs = [("faiss", lambda q, index=index: index.search(q, k)[0])]
         for name in paths:
             ours = HammingNeighbors(n_neighbors=k, n_jobs=threads).fit(db)
-            runs.append((name, lambda q, ours=ours: ours.kneighbors(q)[0]))
-        for name, search in runs:
-            if name != "faiss":
-                _kernels.set_popcount_path(name)
-                _kernels.popcount_path(nbits // 8)  # auto: measure outside the timing
-            t, d = median_time(
-                lambda s=search, q=queries[:n_q]: s(q), args.repeats, clock
-            )
-            if ref is None:
-                ref = d
-            elif not np.array_equal(d, ref):
+            runs.append((name, forced(_kernels, name, nbits, ours)))
+        # every path in turn within each repeat: a slow spell of the shared
+        # machine hits them alike
+        timed = median_times(
+            [lambda s=search, q=queries[:n_q]: s(q) for _, search in runs],
+            args.repeats,
+            clock,
+        )
+        for (name, _), (t, d) in zip(runs, timed):
+            if not np.array_equal(d, timed[0][1]):
                 raise AssertionError(
                     f"{name} at {nbits} bits: distances differ from faiss"
                 )
             batch[name, nbits] = 1e9 * t / (n_q * n_db)
-            if n_single:
-                q1 = queries[:n_single]
-                t, _ = median_time(
-                    lambda s=search, q=q1: one_per_call(lambda x, kk: s(x), q, k),
-                    args.repeats,
-                    clock,
-                )
+        if n_single:
+            q1 = queries[:n_single]
+            timed = median_times(
+                [
+                    lambda s=search, q=q1: one_per_call(lambda x, kk: s(x), q, k)
+                    for _, search in runs
+                ],
+                args.repeats,
+                clock,
+            )
+            for (name, _), (t, _) in zip(runs, timed):
                 single[name, nbits] = 1e9 * t / (n_single * n_db)
         _kernels.set_popcount_path("auto")
         chosen[nbits] = " / ".join(
