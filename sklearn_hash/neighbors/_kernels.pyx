@@ -15,7 +15,7 @@ into the distance loop (``sh_row_below``): only codes below the bound are
 written out, so rejected codes cost nothing beyond their popcount. Radius
 search counts codes per distance level, then places each at its final
 (distance, index) position (a counting sort). Memory per thread is one chunk
-of distances and one of candidate offsets.
+of distances, one of candidate offsets and one of codes (a blocked layout).
 
 The popcount path (``_popcount.h``) is chosen per code width and mode: the
 first search of a width in a mode times every path that the CPU has and that
