@@ -91,7 +91,12 @@ def _paths_by_width(kernels):
             kernels.popcount_path(n_bytes, mode)
     parts = []
     for n_bytes, modes in kernels.width_paths().items():
-        bits = f"{8 * n_bytes}" if isinstance(n_bytes, int) else "wider than 1024"
+        bits = (
+            f"{8 * n_bytes}"
+            if isinstance(n_bytes, int)
+            else "wider than 1024"
+            + (", not a multiple of 64," if "odd" in n_bytes else "")
+        )
         choices = " / ".join(
             f"{path} ({mode}, {how})" for mode, (path, how) in modes.items()
         )

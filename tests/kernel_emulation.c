@@ -43,3 +43,9 @@ SH_EXPORT int64_t emu_below_blocked(const char *name, const uint8_t *q, const ui
     sh_paths[p].block(db, n, nb, blocks);
     return sh_paths[p].below_blocked(q, blocks, db, n, nb, bound, dist, cand);
 }
+
+/* 1 when path name has a blocked layout for nb-byte codes in this build */
+SH_EXPORT int emu_path_blocks(const char *name, int64_t nb) {
+    int p = sh_find_path(name);
+    return p >= 0 && sh_path_blocks(p, nb);
+}

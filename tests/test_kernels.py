@@ -76,8 +76,9 @@ def test_every_path_matches_reference_at_every_width(path, auto_dispatch):
 def test_blocked_layouts_exist_where_documented():
     # every multiple of 8 bytes from 16 on, for avx512 only; never a tail width
     for nb in WIDTHS:
-        assert _kernels.path_blocks("avx512", nb) == (nb >= 16 and nb % 8 == 0)
-        assert not _kernels.path_blocks("avx2", nb)
+        for path in PATHS:
+            expected = path == "avx512" and nb >= 16 and nb % 8 == 0
+            assert _kernels.path_blocks(path, nb) == expected
     with pytest.raises(ValueError, match="no blocked k-NN row"):
         db = np.zeros((3, 12), dtype=np.uint8)
         _kernels._path_distances("avx512", db, db, 5, True)
@@ -94,10 +95,10 @@ def variants(mode, nb):
 @pytest.mark.parametrize("mode", _kernels.MODES)
 def test_measured_choice_is_the_fastest_usable_path(mode, auto_dispatch):
     _kernels._reset_choices()
-    for nb in (8, 16, 32, 64, 24, 48, 96, 200):
+    for nb in (8, 16, 32, 64, 24, 48, 96, 200, 130):
         chosen = _kernels.popcount_path(nb, mode)
         timings = _kernels.path_timings(nb, mode)
-        key = nb if nb <= 128 else ">128"
+        key = nb if nb <= 128 else ">128" if nb % 8 == 0 else ">128 odd"
         measured = len(variants(mode, nb)) > 1
         assert _kernels.width_paths()[key][mode] == (
             chosen,
@@ -106,6 +107,23 @@ def test_measured_choice_is_the_fastest_usable_path(mode, auto_dispatch):
         if measured:
             assert set(timings) == variants(mode, nb)
             assert timings[chosen] == min(timings.values())
+
+
+def test_wide_widths_share_a_choice_only_with_their_layout(auto_dispatch):
+    # codes wider than 128 bytes share a cached choice; one that blocks its
+    # chunks (136 bytes) must not be reused for a width that cannot (130)
+    _kernels._reset_choices()
+    rng = np.random.default_rng(3)
+    for nb in (136, 130, 256):
+        db = rng.integers(0, 256, size=(300, nb), dtype=np.uint8)
+        q = rng.integers(0, 256, size=(40, nb), dtype=np.uint8)
+        nn = HammingNeighbors(n_neighbors=5, algorithm="brute", n_jobs=1).fit(db)
+        d, i = nn.kneighbors(q)
+        rd, ri = hamming_kneighbors_reference(q, db, 5)
+        np.testing.assert_array_equal(d, rd, err_msg=f"{nb}")
+        np.testing.assert_array_equal(i, ri, err_msg=f"{nb}")
+    assert "blocked" not in _kernels.popcount_path(130)
+    assert set(_kernels.width_paths()) >= {">128", ">128 odd"}
 
 
 def test_bad_mode_raises():
@@ -228,15 +246,25 @@ def emulated(tmp_path_factory):
     lib.emu_below.restype = i64
     lib.emu_below_blocked.argtypes = lib.emu_below.argtypes + [p]
     lib.emu_below_blocked.restype = i64
+    lib.emu_path_blocks.argtypes = [ctypes.c_char_p, i64]
     return lib
+
+
+def padded(codes):
+    """The codes followed by 64 spare bytes: SIMDe's masked loads read whole
+    vectors where the hardware's read only the masked words."""
+    out = np.zeros(codes.size + 64, dtype=np.uint8)
+    out[: codes.size] = codes.ravel()
+    return out
 
 
 def emu_row(lib, path, q, db):
     out = np.empty(len(db), dtype=np.int32)
+    codes = padded(db)
     assert lib.emu_row(
         path.encode(),
         q.ctypes.data,
-        db.ctypes.data,
+        codes.ctypes.data,
         len(db),
         db.shape[1],
         out.ctypes.data,
@@ -249,10 +277,11 @@ def emu_below(lib, path, q, db, bound, blocked=False):
     layout of db with ``blocked``), checked to be increasing."""
     dist = np.empty(len(db), dtype=np.int32)
     cand = np.empty(len(db), dtype=np.int32)
+    codes = padded(db)
     args = [
         path.encode(),
         q.ctypes.data,
-        db.ctypes.data,
+        codes.ctypes.data,
         len(db),
         db.shape[1],
         bound,
@@ -292,7 +321,9 @@ def test_emulated_rows_match_reference_at_every_width(emulated, path):
                 emu_row(emulated, path, q[i], db), full[i], err_msg=f"{path} {nb}"
             )
             for bound in bounds_for(full[i]):
-                for blocked in [False] + [True] * _kernels.path_blocks(path, nb):
+                # the emulated build has every path: its own blocked layouts
+                has_blocks = emulated.emu_path_blocks(path.encode(), nb)
+                for blocked in [False] + [True] * has_blocks:
                     cand, dist = emu_below(emulated, path, q[i], db, bound, blocked)
                     np.testing.assert_array_equal(cand, np.flatnonzero(full[i] < bound))
                     np.testing.assert_array_equal(dist, full[i][cand])

@@ -336,6 +336,10 @@ def test_auto_compares_with_the_scan_in_the_batch_s_kernel_mode():
     # radius search has one mode: the speed-up does not apply
     assert search._choose(sample, "r", 4, batch=False)[0] == "brute"
     assert search.brute.runs_batches(32) and not search.brute.runs_batches(31)
+    # 9 threads, 32 queries: the database is split and each thread takes all 32
+    split = _dispatcher.BruteForce(np.zeros((1 << 19, 8), dtype=np.uint8), 9)
+    assert split._splits(32) and split.runs_batches(32)
+    assert not split._splits(36) and not split.runs_batches(36)
 
 
 def test_auto_database_rows_as_queries_count_themselves_out():

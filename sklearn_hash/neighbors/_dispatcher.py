@@ -166,10 +166,21 @@ class BruteForce:
         columns = _kernels.scratch_columns(queries.shape[1])
         return np.empty((n_threads, columns), dtype=np.int32)
 
+    def _splits(self, n_q):
+        """Whether a k-NN scan of ``n_q`` queries splits the database between
+        the threads (too few queries to keep every thread busy)."""
+        return (
+            self.n_threads > 1
+            and n_q < _SPLIT_DATABASE_BELOW * self.n_threads
+            and self.codes.nbytes >= _SPLIT_MIN_BYTES
+        )
+
     def runs_batches(self, n_q):
         """Whether a k-NN scan of ``n_q`` queries gives each thread blocks of
-        ``_QUERY_BLOCK`` queries, the kernels' batch mode."""
-        return -(-n_q // self.n_threads) >= _QUERY_BLOCK
+        ``_QUERY_BLOCK`` queries, the kernels' batch mode (a thread of a split
+        scan takes every query)."""
+        per_thread = n_q if self._splits(n_q) else -(-n_q // self.n_threads)
+        return per_thread >= _QUERY_BLOCK
 
     def _selection(self, n_threads, rows, k):
         """Per-thread k-NN selection state for ``rows`` queries at a time
@@ -184,12 +195,7 @@ class BruteForce:
 
     def kneighbors(self, queries, k, self_offset):
         n_q, n_threads = queries.shape[0], self.n_threads
-        split = (
-            n_threads > 1
-            and n_q < _SPLIT_DATABASE_BELOW * n_threads
-            and self.codes.nbytes >= _SPLIT_MIN_BYTES
-        )
-        if split:
+        if self._splits(n_q):
             # too few queries to keep every thread busy: split the database instead
             part_dist = np.empty((n_threads, n_q, k), dtype=np.int32)
             part_ind = np.empty((n_threads, n_q, k), dtype=np.int64)
@@ -514,9 +520,9 @@ class HammingSearch:
         scan = self.auto["scan"]
         scan["k"] = self._scan_seconds("k", k_rows, rows, repeats=2)
         few = rows[_spread(len(rows), _AUTO_FIT_RADIUS_SAMPLE)]
-        self.auto["batch_speedup"] = (
-            self._scan_seconds("k", k_rows, few, repeats=2) / scan["k"]
-        )
+        self.auto["batch_speedup"] = self._scan_seconds(
+            "k", k_rows, few, repeats=2
+        ) / max(scan["k"], 1e-12)
         scan["r"] = self._scan_seconds("r", radius or 0, few, repeats=2)
         # each stand-in stops after about _CALIBRATION_BUDGET scans by the
         # kernels' own cost model (uniform wide codes would hash for hundreds

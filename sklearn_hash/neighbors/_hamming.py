@@ -139,8 +139,8 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
     only if its distance is strictly below the k-th best's, a test
     vectorised over the chunk so that rejected codes cost almost nothing,
     and the worst pair, the top of the highest stack, leaves in O(1).
-    Where the CPU's fastest kernel for the code width gains from it (AVX-512
-    at 128 bits and up, as measured at the first search), a full block
+    Where the CPU's fastest kernel for the code width gains from it (AVX-512,
+    for multiples of 64 bits from 128, as measured at the first search), a full block
     first rearranges each chunk into blocks of eight codes, word-major, so
     that eight distances accumulate in one register without a per-code sum.
     With fewer than four queries per thread, the threads split the database

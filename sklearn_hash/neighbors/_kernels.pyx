@@ -78,8 +78,8 @@ cdef int _mode(str mode) except -1:
 
 
 def _self_test(str name):
-    """Whether path ``name`` agrees with the portable SWAR loop, plain and fused
-    k-NN rows, on every width class it specialises (guards against a
+    """Whether path ``name`` agrees with the portable SWAR loop, plain, fused
+    k-NN and blocked k-NN rows, on every width class it specialises (guards against a
     miscompiled or untested variant; a path that fails is never chosen)."""
     return bool(sh_path_passes_self_test(name.encode()))
 
@@ -136,11 +136,13 @@ def width_paths():
 
     ``how`` is ``"measured"`` (the fastest of the usable paths on a synthetic
     block), ``"only path"`` (nothing else passed the self-test) or
-    ``"forced"``. Widths above 128 bytes share one choice, keyed ``">128"``.
+    ``"forced"``. Widths above 128 bytes share one choice, keyed ``">128"``,
+    or ``">128 odd"`` for those that are not a multiple of 8 bytes.
     """
     out = {}
-    for nb in range(1, SH_SLOT_MAX + 2):
-        key = nb if nb <= SH_SLOT_MAX else f">{SH_SLOT_MAX}"
+    wide = {SH_SLOT_MAX + 8: f">{SH_SLOT_MAX}", SH_SLOT_MAX + 1: f">{SH_SLOT_MAX} odd"}
+    for nb in list(range(1, SH_SLOT_MAX + 1)) + list(wide):
+        key = wide.get(nb, nb)
         for mode in MODES:
             how = sh_width_how(nb, _mode(mode)).decode()
             if how:

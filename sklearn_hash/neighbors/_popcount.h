@@ -633,7 +633,11 @@ static int sh_self_test_path(int p) {
 /* ---- per-width, per-mode dispatch ---------------------------------------- */
 /* What is chosen is a variant: a path and a chunk layout, v = 2 p + blocked
  * (blocked only in a batch, for a path with a blocked layout). */
-#define SH_SLOT_MAX 128 /* widths up to 1024 bits have a slot each */
+/* widths up to 1024 bits have a slot each; wider codes share slot 0 if a
+ * multiple of 8 bytes (the blocked layouts apply), else SH_SLOT_ODD */
+#define SH_SLOT_MAX 128
+#define SH_SLOT_ODD (SH_SLOT_MAX + 1)
+#define SH_N_SLOTS (SH_SLOT_MAX + 2)
 #define SH_HOW_NONE 0
 #define SH_HOW_MEASURED 1
 #define SH_HOW_FORCED 2
@@ -650,20 +654,26 @@ static int sh_usable_ready = 0;
 static int sh_forced = -1;      /* path forced for every width, or -1 */
 /* per mode and width slot: chosen variant + 1 (0 = not chosen yet), how, and
  * the measured ns per distance of every variant (0 if not measured) */
-static int sh_slot_variant[SH_N_MODES][SH_SLOT_MAX + 1];
-static int sh_slot_how[SH_N_MODES][SH_SLOT_MAX + 1];
-static double sh_slot_ns[SH_N_MODES][SH_SLOT_MAX + 1][SH_VARIANTS_MAX];
+static int sh_slot_variant[SH_N_MODES][SH_N_SLOTS];
+static int sh_slot_how[SH_N_MODES][SH_N_SLOTS];
+static double sh_slot_ns[SH_N_MODES][SH_N_SLOTS][SH_VARIANTS_MAX];
 
 #if defined(__GNUC__) || defined(__clang__)
 static char sh_lock_flag = 0;
 static void sh_lock(void) { while (__atomic_test_and_set(&sh_lock_flag, __ATOMIC_ACQUIRE)) {} }
 static void sh_unlock(void) { __atomic_clear(&sh_lock_flag, __ATOMIC_RELEASE); }
+#define SH_LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define SH_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #else
 static void sh_lock(void) {}
 static void sh_unlock(void) {}
+#define SH_LOAD(p) (*(p))
+#define SH_STORE(p, v) (*(p) = (v))
 #endif
 
-SH_INLINE int sh_slot(int64_t nb) { return nb <= SH_SLOT_MAX ? (int)nb : 0; }
+SH_INLINE int sh_slot(int64_t nb) {
+    return nb <= SH_SLOT_MAX ? (int)nb : nb % 8 ? SH_SLOT_ODD : 0;
+}
 
 static const char *sh_variant_name(int v) {
     return v & 1 ? sh_paths[v >> 1].blocked_name : sh_paths[v >> 1].name;
@@ -766,13 +776,9 @@ static int sh_measure_width(int64_t nb, int mode, double *ns) {
 static int sh_choose(int64_t nb, int mode) {
     int slot = sh_slot(nb), v, n_ok = 0, only = 2 * SH_GENERIC;
     int *chosen = &sh_slot_variant[mode][slot];
-    if (sh_forced >= 0)
-        return 2 * sh_forced + (mode == SH_MODE_BATCH && sh_path_blocks(sh_forced, nb));
-#if defined(__GNUC__) || defined(__clang__)
-    v = __atomic_load_n(chosen, __ATOMIC_ACQUIRE);
-#else
-    v = *chosen;
-#endif
+    const int forced = SH_LOAD(&sh_forced); /* once: a path may be forced meanwhile */
+    if (forced >= 0) return 2 * forced + (mode == SH_MODE_BATCH && sh_path_blocks(forced, nb));
+    v = SH_LOAD(chosen);
     if (v) return v - 1;
     sh_lock();
     if (!*chosen) {
@@ -787,11 +793,7 @@ static int sh_choose(int64_t nb, int mode) {
         } else {
             sh_slot_how[mode][slot] = SH_HOW_ONLY;
         }
-#if defined(__GNUC__) || defined(__clang__)
-        __atomic_store_n(chosen, only + 1, __ATOMIC_RELEASE);
-#else
-        *chosen = only + 1;
-#endif
+        SH_STORE(chosen, only + 1);
     }
     v = *chosen - 1;
     sh_unlock();
@@ -803,7 +805,7 @@ SH_MAYBE_UNUSED static void sh_reset_choices(void) {
     int s, m;
     sh_lock();
     for (m = 0; m < SH_N_MODES; m++)
-        for (s = 0; s <= SH_SLOT_MAX; s++) {
+        for (s = 0; s < SH_N_SLOTS; s++) {
             sh_slot_variant[m][s] = 0;
             sh_slot_how[m][s] = SH_HOW_NONE;
         }
@@ -822,12 +824,12 @@ SH_MAYBE_UNUSED static void sh_enable_slow_path(int on) {
 SH_MAYBE_UNUSED static int sh_set_popcount_path(const char *name) {
     int p;
     if (strcmp(name, "best") == 0 || strcmp(name, "auto") == 0) {
-        sh_forced = -1;
+        SH_STORE(&sh_forced, -1);
         return 1;
     }
     p = sh_find_path(name);
     if (p < 0 || !sh_cpu_has(p)) return 0;
-    sh_forced = p;
+    SH_STORE(&sh_forced, p);
     return 1;
 }
 
