@@ -198,13 +198,14 @@ def _path_distances(str name, const uint8_t[:, ::1] queries, const uint8_t[:, ::
     cdef int32_t[::1] cand = np.empty(max(n_db, 1), dtype=np.int32)
     cdef uint64_t[::1] blocks = np.zeros(max(n_db * nb // 8, 1), dtype=np.uint64)
     cdef int64_t i, m, n_cand
-    cdef int p = sh_find_path(name.encode())
-    cdef int variant = 2 * p + 1
+    cdef int variant
     if blocked and not (bound >= 0 and path_blocks(name, nb) and popcount_path_available(name)):
         raise ValueError(f"path {name!r} has no blocked k-NN row for {nb}-byte codes")
     previous = popcount_path()
     set_popcount_path(name)
     try:
+        # the forced path, blocked as a batch's scan would run it
+        variant = sh_scan_variant(nb, SH_BATCH_MIN)
         if blocked:
             sh_scan_block(variant, &database[0, 0], n_db, nb, &blocks[0])
         for i in range(n_q):
