@@ -21,8 +21,8 @@ class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
 
     Subclasses implement ``fit`` (ending with ``self`` fitted) and
     ``_project(X)``, which returns real values of shape (n_samples, nbits);
-    bit ``i`` of a code is 1 where ``_project(X)[:, i] > 0``. ``transform``
-    packs those bits as documented in :func:`sklearn_hash.pack_bits`: uint8,
+    ``decision_function`` returns them and bit ``i`` of a code is 1 where
+    ``decision_function(X)[:, i] > 0``. ``transform`` packs those bits as documented in :func:`sklearn_hash.pack_bits`: uint8,
     shape ``(n_samples, ceil(nbits / 8))``, bit ``i`` in byte ``i // 8`` at
     position ``i % 8``, padding bits zero.
     """
@@ -46,6 +46,31 @@ class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     def _project(self, X):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def decision_function(self, X):
+        """Real values whose signs are the bits of the codes.
+
+        Column ``i`` is the signed score of bit ``i`` (each hasher's
+        docstring says what it is: a projection minus its threshold, a
+        sine, a network output), so that ``transform(X)`` equals
+        ``pack_bits(decision_function(X) > 0)`` exactly. Their magnitudes say
+        how far each projection is from its threshold: the asymmetric search
+        (:class:`~sklearn_hash.neighbors.AsymmetricNeighbors`) scores them
+        against database codes without binarizing the query.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Vectors to score.
+
+        Returns
+        -------
+        values : ndarray of shape (n_samples, nbits), dtype float32 or float64
+            Real values, in the precision the hasher computes them in.
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        return self._project(X)
+
     def transform(self, X):
         """Encode X as packed binary codes.
 
@@ -59,9 +84,7 @@ class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         codes : ndarray of shape (n_samples, ceil(nbits / 8)), dtype uint8
             Packed codes, little bit order, zero padding.
         """
-        check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
-        return pack_bits(self._project(X) > 0)
+        return pack_bits(self.decision_function(X) > 0)
 
     @property
     def _n_features_out(self):
