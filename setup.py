@@ -77,6 +77,17 @@ extensions = [
         depends=["sklearn_hash/neighbors/_mih.h", "sklearn_hash/neighbors/_heap.pxd"],
     ),
     Extension(
+        "sklearn_hash.neighbors._asym_kernels",
+        ["sklearn_hash/neighbors/_asym_kernels.pyx"],
+        include_dirs=["sklearn_hash/neighbors"],
+        depends=[
+            "sklearn_hash/neighbors/_asym.h",
+            "sklearn_hash/neighbors/_popcount.h",
+            "sklearn_hash/neighbors/_popcount_avx512.h",
+            "sklearn_hash/neighbors/_heap.pxd",
+        ],
+    ),
+    Extension(
         "sklearn_hash.neighbors._rescore",
         ["sklearn_hash/neighbors/_rescore.pyx"],
         include_dirs=["sklearn_hash/neighbors"],
