@@ -9,10 +9,11 @@ from ._show_versions import show_versions
 from ._sign import SignHashing
 from ._spectral import SpectralHashing
 from ._version import __version__
-from .neighbors import HammingNeighbors, RerankNeighbors
+from .neighbors import AsymmetricNeighbors, HammingNeighbors, RerankNeighbors
 
 __all__ = [
     "AsymmetricLinV",
+    "AsymmetricNeighbors",
     "ITQ",
     "LSH",
     "NeuralProxyHash",

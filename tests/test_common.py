@@ -29,6 +29,7 @@ from sklearn_hash import (
     ITQ,
     LSH,
     AsymmetricLinV,
+    AsymmetricNeighbors,
     HammingNeighbors,
     NeuralProxyHash,
     PCAHashing,
@@ -80,6 +81,10 @@ ESTIMATORS = [
     RerankNeighbors(
         LSH(nbits=16, random_state=0), metric="euclidean", vector_dtype="int8"
     ),
+    RerankNeighbors(ITQ(nbits=8, random_state=0), first_stage="asymmetric"),
+    AsymmetricNeighbors(ITQ(nbits=12, random_state=0)),
+    AsymmetricNeighbors(LSH(nbits=70, random_state=0), query_bits=None),
+    AsymmetricNeighbors(SignHashing(), query_bits=1),
     *PIPELINES,
 ]
 

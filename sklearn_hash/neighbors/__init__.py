@@ -1,6 +1,8 @@
-"""Exact search in Hamming space over packed binary codes, and re-ranking."""
+"""Exact search in Hamming space over packed binary codes, asymmetric search and
+re-ranking."""
 
+from ._asymmetric import AsymmetricNeighbors
 from ._hamming import HammingNeighbors
 from ._rerank import RerankNeighbors
 
-__all__ = ["HammingNeighbors", "RerankNeighbors"]
+__all__ = ["AsymmetricNeighbors", "HammingNeighbors", "RerankNeighbors"]

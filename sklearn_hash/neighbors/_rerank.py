@@ -3,8 +3,7 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
-from sklearn.frozen import FrozenEstimator
+from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._compat import (
@@ -15,8 +14,15 @@ from .._compat import (
     _openmp_effective_n_threads,
 )
 from .._neighbors_exact import l2_normalize_rows
-from ._hamming import HammingNeighbors
+from ._asymmetric import AsymmetricNeighbors
+from ._hamming import HammingNeighbors, _check_positive_int
 from ._rescore import rescore_kneighbors
+from ._stages import (
+    NeighborsPredictScoreMixin,
+    checked_codes,
+    fit_hasher,
+    without_self,
+)
 
 # float32 values quantized to int8 at once by fit: 2**21 are 8 MiB.
 _QUANTIZE_BUDGET = 1 << 21
@@ -26,17 +32,12 @@ _CANDIDATE_BUDGET = 1 << 22
 _INT8_MAX = 127
 
 
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-class RerankNeighbors(BaseEstimator):
-    """Nearest neighbours by Hamming candidates re-scored with the original vectors.
+class RerankNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
+    """Nearest neighbours by binary-code candidates re-scored with the original vectors.
 
     The two-stage search used with binary quantization of embeddings: a
-    hasher encodes the database, :class:`HammingNeighbors` finds the
+    hasher encodes the database, :class:`HammingNeighbors` (or, with
+    ``first_stage="asymmetric"``, :class:`AsymmetricNeighbors`) finds the
     ``n_candidates`` nearest codes of each query, and those candidates are
     re-scored exactly in the float metric with the stored vectors, which
     returns the ``n_neighbors`` best. Codes make the first stage cheap (one
@@ -62,8 +63,9 @@ class RerankNeighbors(BaseEstimator):
         already fitted hasher, wrap it in
         :class:`sklearn.frozen.FrozenEstimator`: it is then used as is, and
         the database is encoded by its ``encode_database`` method where it
-        has one, else by ``transform``. Queries are always encoded by
-        ``transform``.
+        has one, else by ``transform``. Queries are encoded by ``transform``
+        for the Hamming first stage, scored through ``decision_function`` for
+        the asymmetric one.
     n_neighbors : int, default=10
         Number of neighbours returned by ``kneighbors`` and ``predict``
         unless given in the call.
@@ -78,6 +80,12 @@ class RerankNeighbors(BaseEstimator):
     vector_dtype : {"float32", "int8"}, default="float32"
         Storage of the database vectors: float32, or int8 with one scale per
         dimension (4x smaller; see Notes).
+    first_stage : {"hamming", "asymmetric"}, default="hamming"
+        How candidates are found: Hamming distance between the query's code
+        and the database codes, or the asymmetric distance of the query's
+        real values (:class:`AsymmetricNeighbors` with ``query_bits=4``),
+        which ranks the true neighbours higher, so fewer candidates reach the
+        same recall; it needs a hasher with ``decision_function``.
     n_jobs : int, default=None
         Threads for both stages, with the semantics of scikit-learn's
         OpenMP-based estimators: ``None`` uses every available core, as
@@ -89,8 +97,8 @@ class RerankNeighbors(BaseEstimator):
     hasher_ : estimator
         The fitted hasher (a clone of ``hasher``, or ``hasher`` itself when it
         is a :class:`~sklearn.frozen.FrozenEstimator`).
-    index_ : HammingNeighbors
-        Index of the database codes.
+    index_ : HammingNeighbors or AsymmetricNeighbors
+        Index of the database codes (the first stage).
     vectors_ : ndarray of shape (n_samples_fit, n_features), dtype float32 or int8
         Stored database vectors; L2-normalised first for ``metric="cosine"``;
         for int8, the vectors divided by ``scale_`` and rounded.
@@ -108,12 +116,14 @@ class RerankNeighbors(BaseEstimator):
     --------
     SignHashing : Binary quantization, the usual first stage.
     HammingNeighbors : The Hamming search alone.
+    AsymmetricNeighbors : The asymmetric search alone.
     sklearn.neighbors.NearestNeighbors : Exact search over all vectors.
 
     Notes
     -----
     For a query :math:`q`, let :math:`C(q)` be its ``n_candidates`` nearest
-    database codes in Hamming distance (ties by the smaller index). The
+    database codes in Hamming (or asymmetric) distance, ties by the smaller
+    index. The
     result is the ``n_neighbors`` smallest :math:`(d(q, x_j), j)`,
     :math:`j \\in C(q)`, in lexicographic order: ties in the metric are
     broken by the smaller index. It is exact whenever the true neighbours
@@ -168,6 +178,7 @@ class RerankNeighbors(BaseEstimator):
         "n_candidates": [Interval(Integral, 1, None, closed="left")],
         "metric": [StrOptions({"cosine", "euclidean", "dot"})],
         "vector_dtype": [StrOptions({"float32", "int8"})],
+        "first_stage": [StrOptions({"hamming", "asymmetric"})],
         "n_jobs": [Integral, None],
     }
 
@@ -179,6 +190,7 @@ class RerankNeighbors(BaseEstimator):
         n_candidates=100,
         metric="cosine",
         vector_dtype="float32",
+        first_stage="hamming",
         n_jobs=None,
     ):
         self.hasher = hasher
@@ -186,6 +198,7 @@ class RerankNeighbors(BaseEstimator):
         self.n_candidates = n_candidates
         self.metric = metric
         self.vector_dtype = vector_dtype
+        self.first_stage = first_stage
         self.n_jobs = n_jobs
 
     # the hasher's own parameters are validated by its fit
@@ -210,46 +223,32 @@ class RerankNeighbors(BaseEstimator):
                 f"n_candidates must be at least n_neighbors, got n_candidates="
                 f"{self.n_candidates} < n_neighbors={self.n_neighbors}"
             )
-        if isinstance(self.hasher, type):
+        if self.first_stage == "asymmetric" and not hasattr(
+            self.hasher, "decision_function"
+        ):
             raise TypeError(
-                f"The 'hasher' parameter must be an estimator instance, got the class "
-                f"{self.hasher.__name__}; pass {self.hasher.__name__}() instead"
+                "first_stage='asymmetric' scores the hasher's decision_function, "
+                f"which {type(self.hasher).__name__} does not have"
             )
         X = validate_data(self, X, dtype=(np.float64, np.float32))
-        self.hasher_ = clone(self.hasher)
-        if isinstance(self.hasher_, FrozenEstimator):
-            encode = getattr(self.hasher_, "encode_database", self.hasher_.transform)
-            codes = self._checked_codes(encode(X), len(X))
-        else:
-            codes = self._checked_codes(self.hasher_.fit_transform(X), len(X))
+        self.hasher_, codes = fit_hasher(self.hasher, X)
         # the index's default k is the candidates' count: "auto" measures
         # its engine for that k at fit
-        self.index_ = HammingNeighbors(
-            n_neighbors=max(1, min(self.n_candidates, len(X) - 1)), n_jobs=self.n_jobs
-        ).fit(codes)
+        first_k = max(1, min(self.n_candidates, len(X) - 1))
+        if self.first_stage == "hamming":
+            self.index_ = HammingNeighbors(n_neighbors=first_k, n_jobs=self.n_jobs)
+            self.index_.fit(codes)
+        else:
+            self.index_ = AsymmetricNeighbors._from_fitted(
+                self.hasher_,
+                codes,
+                self.hasher_.decision_function(X[:1]).shape[1],
+                n_neighbors=first_k,
+                n_jobs=self.n_jobs,
+            )
         self.n_samples_fit_ = len(X)
         self._store_vectors(X)
         return self
-
-    def _checked_codes(self, codes, n_rows):
-        """The hasher's output, or a TypeError saying it is not a hasher."""
-        if (
-            not isinstance(codes, np.ndarray)
-            or codes.dtype != np.uint8
-            or codes.ndim != 2
-            or codes.shape[0] != n_rows
-        ):
-            described = (
-                f"an array of dtype {codes.dtype} and shape {codes.shape}"
-                if isinstance(codes, np.ndarray)
-                else type(codes).__name__
-            )
-            raise TypeError(
-                "hasher must encode vectors as packed binary codes (uint8, one row per "
-                f"vector), such as SignHashing or ITQ; {type(self.hasher).__name__} "
-                f"returned {described}"
-            )
-        return codes
 
     def _store_vectors(self, X):
         """vectors_ and scale_ from the validated database X."""
@@ -312,43 +311,45 @@ class RerankNeighbors(BaseEstimator):
                 f"but n_neighbors = {k}, n_samples_fit = {self.n_samples_fit_}"
             )
         n_candidates = min(self.n_candidates, available)
-        if X is None:
-            queries, query_codes = None, None
-        else:
+        if X is not None:
             X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
             queries = self._prepared(X)
-            query_codes = self._checked_codes(self.hasher_.transform(X), len(X))
         n_queries = self.n_samples_fit_ if X is None else len(X)
         distances = np.empty((n_queries, k), dtype=np.float32)
         indices = np.empty((n_queries, k), dtype=np.int64)
         chunk = max(1, min(n_queries, _CANDIDATE_BUDGET // n_candidates))
         for start in range(0, n_queries, chunk):
             rows = slice(start, start + chunk)
-            candidates = self._candidates(query_codes, rows, n_candidates)
-            if queries is None:  # the stored vectors, dequantized chunk by chunk
+            if X is None:  # the stored vectors, dequantized chunk by chunk
+                candidates = self._own_candidates(rows, n_candidates)
                 chunk_queries = self.vectors_[rows].astype(np.float32) * self.scale_
             else:
+                candidates = self._candidates(X[rows], n_candidates)
                 chunk_queries = queries[rows]
             distances[rows], indices[rows] = self._rescore(chunk_queries, candidates, k)
         return (distances, indices) if return_distance else indices
 
-    def _candidates(self, query_codes, rows, n_candidates):
-        """Hamming candidates of the queries in ``rows`` (X=None: self excluded)."""
-        if query_codes is not None:
-            return self.index_.kneighbors(
-                query_codes[rows], n_neighbors=n_candidates, return_distance=False
-            )
-        # one more candidate, then drop each point itself (or, when ties at
-        # distance 0 pushed it out, the last one): HammingNeighbors' X=None rule
-        own = np.arange(self.n_samples_fit_)[rows]
-        found = self.index_.kneighbors(
-            self.index_.codes_[rows],
-            n_neighbors=n_candidates + 1,
-            return_distance=False,
+    def _candidates(self, X, n_candidates):
+        """First-stage candidates of the query vectors X."""
+        if self.first_stage == "hamming":
+            X = checked_codes(self.hasher_.transform(X), len(X), self.hasher)
+        return self.index_.kneighbors(
+            X, n_neighbors=n_candidates, return_distance=False
         )
-        is_own = found == own[:, None]
-        is_own[~is_own.any(axis=1), -1] = True
-        return found[~is_own].reshape(len(own), n_candidates)
+
+    def _own_candidates(self, rows, n_candidates):
+        """Candidates of the database codes in ``rows``, each excluded from its
+        own (HammingNeighbors' X=None rule): the first stage compares database
+        codes with database codes, so both stages give Hamming candidates."""
+        own = np.arange(self.n_samples_fit_)[rows]
+        codes = self.index_.codes_[rows]
+        if self.first_stage == "hamming":
+            found = self.index_.kneighbors(
+                codes, n_neighbors=n_candidates + 1, return_distance=False
+            )
+        else:
+            found = self.index_._code_kneighbors(codes, n_candidates + 1)[1]
+        return without_self(own, found)[0]
 
     def _rescore(self, queries, candidates, k):
         """Exact (distance, index) top-k of each query among its candidates."""
@@ -367,49 +368,6 @@ class RerankNeighbors(BaseEstimator):
             np.empty((n_threads, self.vectors_.shape[1]), dtype=np.float32),
         )
         return distances, indices
-
-    # -- predictor / scorer --------------------------------------------------------
-    def predict(self, X):
-        """Return indices of the ``n_neighbors`` nearest database vectors per query.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_queries, n_features)
-            Query vectors.
-
-        Returns
-        -------
-        indices : ndarray of shape (n_queries, n_neighbors), dtype int64
-            Ordered by (distance, index).
-        """
-        return self.kneighbors(X, return_distance=False)
-
-    def score(self, X, y, sample_weight=None):
-        """Recall of the retrieved neighbours against ground-truth indices.
-
-        As :meth:`HammingNeighbors.score`: with ``k = n_neighbors``, the
-        k-recall@k if ``y`` has at least k columns, the 1-recall@k if it has
-        one column (or is 1-D).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_queries, n_features)
-            Query vectors.
-        y : array-like of shape (n_queries,) or (n_queries, n_true)
-            Ground-truth neighbour indices into the database, nearest first.
-        sample_weight : None
-            Not supported; must be None.
-
-        Returns
-        -------
-        score : float
-            Recall in [0, 1].
-        """
-        if sample_weight is not None:
-            raise ValueError("sample_weight is not supported by RerankNeighbors.score")
-        from ..metrics._recall import neighbor_recall
-
-        return neighbor_recall(y, self.predict(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

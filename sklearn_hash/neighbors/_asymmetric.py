@@ -1,0 +1,382 @@
+"""Asymmetric search: real-valued queries scored against binary database codes."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._bits import n_bytes, pack_bits
+from .._compat import (
+    HasMethods,
+    Interval,
+    _fit_context,
+    _openmp_effective_n_threads,
+)
+from ._asym_kernels import (
+    MAX_PLANES,
+    chunk_rows,
+    lut_kneighbors,
+    plane_stride,
+    planes_kneighbors,
+)
+from ._hamming import _check_positive_int
+from ._stages import NeighborsPredictScoreMixin, fit_hasher, without_self
+
+# Queries per call of the bit-plane kernel (their planes: at most 8 x 64
+# bytes each per 64 bytes of code) and of the float kernel (a 1 KB table per
+# code byte each: 64 queries of 768-bit codes hold 6 MB).
+_PLANE_BLOCK = 4096
+_TABLE_BLOCK = 64
+# bit i of byte value v, for the float tables
+_BYTE_BITS = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(bool)
+
+
+def quantize_queries(values, query_bits):
+    """Bit planes and quantization step of real-valued queries.
+
+    Returns ``planes`` (n, query_bits, plane_stride) uint8, zero-padded: plane
+    0 the packed signs ``values > 0``, plane p >= 1 bit p - 1 of the integer
+    magnitudes ``m = min(floor(|v| / step), 2**(query_bits - 1) - 1)``; and
+    ``step`` (n,) float64, ``max |v| / 2**(query_bits - 1)`` per query (0 for
+    an all-zero query, whose magnitudes are then all 0).
+    """
+    n, nbits = values.shape
+    nb = n_bytes(nbits)
+    levels = 1 << (query_bits - 1)
+    magnitude = np.abs(values, dtype=np.float64)
+    step = magnitude.max(axis=1, initial=0.0) / levels
+    scaled = np.divide(
+        magnitude, step[:, None], out=np.zeros_like(magnitude), where=step[:, None] > 0
+    )
+    m = np.minimum(np.floor(scaled), levels - 1).astype(np.uint8)
+    planes = np.zeros((n, query_bits, plane_stride(nb)), dtype=np.uint8)
+    planes[:, 0, :nb] = pack_bits(values > 0)
+    for p in range(1, query_bits):
+        planes[:, p, :nb] = pack_bits((m >> (p - 1)) & 1)
+    return planes, step
+
+
+def byte_tables(values):
+    """Float32 tables (n, n_bytes, 256): entry ``[q, t, v]`` is the weighted
+    disagreement ``sum_i |w_i| [bit_i(v) != (w_i > 0)]`` of byte value ``v``
+    at code byte ``t`` (bits ``8 t .. 8 t + 7``; padding bits weigh 0)."""
+    n, nbits = values.shape
+    nb = n_bytes(nbits)
+    weights = np.zeros((n, 8 * nb))
+    weights[:, :nbits] = np.abs(values, dtype=np.float64)
+    signs = np.zeros((n, 8 * nb), dtype=bool)
+    signs[:, :nbits] = values > 0
+    # a sum of the disagreeing bits' weights only: an agreeing byte is exactly 0
+    disagree = _BYTE_BITS[None, None] != signs.reshape(n, nb, 1, 8)
+    tables = np.einsum("qtvi,qti->qtv", disagree, weights.reshape(n, nb, 8))
+    return tables.astype(np.float32)
+
+
+class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
+    """Nearest neighbours by the unbinarized query against binary database codes.
+
+    The database is stored as packed codes, exactly as for
+    :class:`HammingNeighbors`, but the query is not binarized: its real
+    values (the hasher's ``decision_function``, whose signs are the bits)
+    are scored against each code, so a bit on which the query is far from
+    its threshold weighs more than one it barely crossed. Same codes, same
+    memory as Hamming search, better neighbours; only the query side costs
+    more: ``query_bits`` popcounts per 64 bits of code instead of one. This
+    is the asymmetric distance of Dong, Charikar & Li (2008) and Gordo,
+    Perronnin, Gong & Lazebnik (2014); faiss's RaBitQ scores queries against
+    database bits the same way.
+
+    ``predict`` returns neighbour indices and ``score`` their recall, as
+    :class:`HammingNeighbors`, so ``GridSearchCV`` on a
+    :func:`~sklearn_hash.model_selection.query_database_split` tunes
+    ``query_bits`` and the hasher's parameters (``hasher__nbits``, ...).
+
+    Parameters
+    ----------
+    hasher : estimator with ``fit`` and ``decision_function``
+        Any hasher of this package (or a :class:`~sklearn.pipeline.Pipeline`
+        ending in one). It is cloned and fitted on the database by ``fit``,
+        whose database codes come from its ``fit_transform`` (for
+        :class:`AsymmetricLinV`, its learned database codes). To use an
+        already fitted hasher, wrap it in
+        :class:`sklearn.frozen.FrozenEstimator`: it is then used as is, and
+        the database is encoded by its ``encode_database`` method where it
+        has one, else by ``transform``. Queries are always scored through
+        ``decision_function``.
+    n_neighbors : int, default=10
+        Number of neighbours returned by ``kneighbors`` and ``predict``
+        unless given in the call.
+    query_bits : int in [1, 8] or None, default=4
+        Bits per query value: the sign and ``query_bits - 1`` bits of
+        magnitude (see Notes), scored by a compiled bit-plane kernel.
+        ``None`` scores the float values (byte lookup tables; the reference,
+        several times slower). ``query_bits=1`` is the Hamming distance.
+    n_jobs : int, default=None
+        Threads over queries, with the semantics of scikit-learn's
+        OpenMP-based estimators: ``None`` uses every available core, as
+        limited by ``OMP_NUM_THREADS`` or :mod:`threadpoolctl`; negative
+        values count back from the number of cores.
+
+    Attributes
+    ----------
+    hasher_ : estimator
+        The fitted hasher (a clone of ``hasher``, or ``hasher`` itself when it
+        is a :class:`~sklearn.frozen.FrozenEstimator`).
+    codes_ : ndarray of shape (n_samples_fit, ceil(n_bits / 8)), dtype uint8
+        Packed database codes.
+    n_bits_ : int
+        Code length in bits (columns of the hasher's ``decision_function``).
+    index_nbytes_ : int
+        Bytes stored per search: the codes (nothing else is kept per code).
+    n_samples_fit_ : int
+        Number of database vectors.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    HammingNeighbors : The same codes with binarized queries.
+    RerankNeighbors : Candidates (Hamming or asymmetric) re-scored with the
+        original vectors.
+
+    Notes
+    -----
+    Let :math:`w \\in \\mathbb{R}^K` be the query's decision values and
+    :math:`b \\in \\{0, 1\\}^K` a database code. The distance is the
+    weighted Hamming distance
+
+    .. math:: d(w, b) = \\sum_{i=1}^{K} |w_i| \\, [b_i \\ne [w_i > 0]]
+              = \\tfrac12 \\Big( \\|w\\|_1 - w^\\top (2 b - 1) \\Big),
+
+    so ranking by it is ranking by the asymmetric inner product
+    :math:`w^\\top (2 b - 1)`, highest first; a query with all
+    :math:`|w_i|` equal gets the Hamming ranking.
+
+    With ``query_bits = B``, each query's magnitudes are quantized
+    uniformly: :math:`\\Delta = \\max_i |w_i| / 2^{B-1}`,
+    :math:`m_i = \\min(\\lfloor |w_i| / \\Delta \\rfloor, 2^{B-1} - 1)`,
+    each :math:`|w_i|` taken as its bin's midpoint
+    :math:`(m_i + \\tfrac12) \\Delta` (rounding down then adding half a
+    step; a sign is never lost to rounding). The integer score
+
+    .. math:: s(b) = \\sum_i (2 m_i + 1) [b_i \\ne s_i]
+              = \\operatorname{popcount}(x) + \\sum_{p \\ge 1} 2^p
+                \\operatorname{popcount}(x \\wedge M_p),
+              \\quad x = b \\oplus s,
+
+    with :math:`M_p` the bit planes of :math:`m`, is computed with one XOR
+    and B popcounts per 64 bits; the returned distance is
+    :math:`s(b) \\Delta / 2`, the weighted Hamming distance of the
+    quantized query. Neighbours are ordered by (integer score, index), so
+    ties are exact and broken by the smaller index. An all-zero query has
+    :math:`\\Delta = 0`: every distance is 0 and the order is the Hamming
+    order. The 2^B levels are those of a B-bit uniform quantizer symmetric
+    about zero (RaBitQ's query uses 2^B levels over [min, max], with
+    randomized rounding).
+
+    ``query_bits=None`` computes :math:`d(w, b)` in float32 through one
+    256-entry table per code byte (the sum of a byte's weighted
+    disagreements), added in byte order.
+
+    ``kneighbors(X=None)`` searches the database against itself, each point
+    excluded from its own result (scikit-learn's rule). Only codes are
+    stored, so those queries are the database codes with every
+    :math:`|w_i| = 1`: the distances are Hamming distances.
+
+    Memory: the codes; queries are scored in blocks (a few MB of planes or
+    tables), each query keeping its best ``n_neighbors`` in a bounded heap,
+    so no (queries x database) matrix is formed.
+
+    References
+    ----------
+    .. [1] W. Dong, M. Charikar, K. Li, "Asymmetric distance estimation with
+       sketches for similarity search in high-dimensional spaces", SIGIR 2008.
+    .. [2] A. Gordo, F. Perronnin, Y. Gong, S. Lazebnik, "Asymmetric distances
+       for binary embeddings", IEEE TPAMI 36(1), 2014.
+    .. [3] J. Gao, C. Long, "RaBitQ: Quantizing high-dimensional vectors with a
+       theoretical error bound for approximate nearest neighbor search",
+       SIGMOD 2024.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_hash import ITQ, AsymmetricNeighbors
+    >>> rng = np.random.RandomState(0)
+    >>> database = rng.standard_normal((1000, 32))
+    >>> queries = database[:3] + 0.01 * rng.standard_normal((3, 32))
+    >>> search = AsymmetricNeighbors(ITQ(nbits=16, random_state=0), n_neighbors=2)
+    >>> search.fit(database).predict(queries)[:, 0]
+    array([0, 1, 2])
+    """
+
+    _parameter_constraints: dict = {
+        "hasher": [HasMethods(["fit", "decision_function"])],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "query_bits": [Interval(Integral, 1, MAX_PLANES, closed="both"), None],
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(self, hasher, *, n_neighbors=10, query_bits=4, n_jobs=None):
+        self.hasher = hasher
+        self.n_neighbors = n_neighbors
+        self.query_bits = query_bits
+        self.n_jobs = n_jobs
+
+    # the hasher's own parameters are validated by its fit
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Fit the hasher and store the database codes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Database vectors.
+        y : None
+            Ignored (accepted so that ``GridSearchCV`` can pass its ``y``).
+
+        Returns
+        -------
+        self : AsymmetricNeighbors
+            The fitted search.
+        """
+        X = validate_data(self, X, dtype=(np.float64, np.float32))
+        hasher, codes = fit_hasher(self.hasher, X)
+        self._set_index(hasher, codes, hasher.decision_function(X[:1]).shape[1])
+        return self
+
+    def _set_index(self, hasher, codes, n_bits):
+        """The fitted state, from a fitted hasher and its database codes."""
+        if codes.shape[1] != n_bytes(n_bits):
+            raise ValueError(
+                f"the hasher's decision_function has {n_bits} columns but its codes "
+                f"have {codes.shape[1]} bytes; expected {n_bytes(n_bits)}"
+            )
+        self.hasher_ = hasher
+        self.codes_ = np.ascontiguousarray(codes)
+        self.n_bits_ = n_bits
+        self.n_samples_fit_ = len(codes)
+        self.index_nbytes_ = self.codes_.nbytes
+        return self
+
+    @classmethod
+    def _from_fitted(cls, hasher, codes, n_bits, **params):
+        """A fitted search over given codes (RerankNeighbors' first stage)."""
+        search = cls(hasher, **params)
+        return search._set_index(hasher, codes, n_bits)
+
+    # -- search ------------------------------------------------------------------
+    def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
+        """Find the k nearest database codes of each query by asymmetric distance.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features), default=None
+            Query vectors. ``None`` queries the database codes themselves
+            (Hamming distances, see Notes), each one excluded from its own
+            result (scikit-learn's rule).
+        n_neighbors : int, default=None
+            Number of neighbours; defaults to the constructor's value.
+        return_distance : bool, default=True
+            Whether to return the distances.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_queries, n_neighbors), dtype float32
+            Weighted Hamming distances of the (quantized) queries, ascending.
+            Only if ``return_distance``.
+        indices : ndarray of shape (n_queries, n_neighbors), dtype int64
+            Database indices, ordered by (distance, index).
+        """
+        check_is_fitted(self)
+        k = _check_positive_int(
+            self.n_neighbors if n_neighbors is None else n_neighbors, "n_neighbors"
+        )
+        available = self.n_samples_fit_ - (X is None)
+        if k > available:
+            raise ValueError(
+                f"Expected n_neighbors <= n_samples_fit"
+                f"{' - 1 (X=None excludes each point)' if X is None else ''}, "
+                f"but n_neighbors = {k}, n_samples_fit = {self.n_samples_fit_}"
+            )
+        if X is None:
+            own = np.arange(self.n_samples_fit_)
+            distances, indices = self._code_kneighbors(self.codes_, k + 1)
+            indices, distances = without_self(own, indices, distances)
+        else:
+            X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+            distances, indices = self._value_kneighbors(X, k)
+        return (distances, indices) if return_distance else indices
+
+    def _n_threads(self, n_queries):
+        return max(1, min(_openmp_effective_n_threads(self.n_jobs), n_queries))
+
+    def _query_values(self, X):
+        """The hasher's decision values of X, checked."""
+        values = np.asarray(self.hasher_.decision_function(X))
+        if values.ndim != 2 or values.shape != (len(X), self.n_bits_):
+            raise ValueError(
+                f"the hasher's decision_function returned shape {values.shape}; "
+                f"expected ({len(X)}, {self.n_bits_})"
+            )
+        if not np.isfinite(values).all():
+            raise ValueError(
+                "the hasher's decision_function returned NaN or infinite values "
+                "for some queries; check the query vectors' scale"
+            )
+        return values
+
+    def _value_kneighbors(self, X, k):
+        """(distances, indices) of the queries X, in blocks."""
+        distances = np.empty((len(X), k), dtype=np.float32)
+        indices = np.empty((len(X), k), dtype=np.int64)
+        block = _PLANE_BLOCK if self.query_bits is not None else _TABLE_BLOCK
+        for start in range(0, len(X), block):
+            rows = slice(start, start + block)
+            values = self._query_values(X[rows])
+            if self.query_bits is None:
+                self._table_search(values, distances[rows], indices[rows])
+            else:
+                planes, step = quantize_queries(values, self.query_bits)
+                scores = self._plane_search(planes, indices[rows])
+                distances[rows] = scores * (step[:, None] / 2)
+        return distances, indices
+
+    def _plane_search(self, planes, indices):
+        """Integer scores of the best codes of each query's planes; their
+        indices written to ``indices``."""
+        n_q, k = indices.shape
+        scores = np.empty((n_q, k), dtype=np.int32)
+        n_threads = self._n_threads(n_q)
+        scratch = np.empty((n_threads, chunk_rows(self.codes_.shape[1])), np.int32)
+        planes_kneighbors(planes, self.codes_, scores, indices, scratch, n_threads)
+        return scores
+
+    def _table_search(self, values, distances, indices):
+        lut_kneighbors(
+            byte_tables(values),
+            self.codes_,
+            distances,
+            indices,
+            self._n_threads(len(values)),
+        )
+
+    def _code_kneighbors(self, codes, k):
+        """(Hamming distances as float32, indices) of codes taken as queries
+        with unit weights, in blocks."""
+        distances = np.empty((len(codes), k), dtype=np.float32)
+        indices = np.empty((len(codes), k), dtype=np.int64)
+        stride = plane_stride(codes.shape[1])
+        for start in range(0, len(codes), _PLANE_BLOCK):
+            rows = slice(start, start + _PLANE_BLOCK)
+            planes = np.zeros((len(codes[rows]), 1, stride), dtype=np.uint8)
+            planes[:, 0, : codes.shape[1]] = codes[rows]
+            distances[rows] = self._plane_search(planes, indices[rows])
+        return distances, indices
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
