@@ -27,6 +27,9 @@ comparison on the embedded SIFT sample (Euclidean distance, centred signs).
 # ``SKLEARN_HASH_DATA`` or ``../shared/data`` beside the repository holds the
 # evaluation sets. Its ground truth holds the 100 exact nearest neighbours of
 # each query; for these unit vectors the Euclidean order is the cosine order.
+# The repository is found from this file, or, where ``__file__`` is undefined
+# (sphinx-gallery runs each example in its own folder), from the working
+# directory.
 import os
 import time
 from pathlib import Path
@@ -41,11 +44,13 @@ from sklearn_hash.datasets import load_sift_skimage, load_vector_folder
 from sklearn_hash.metrics import recall_at_k
 
 threadpool_limits(limits=1, user_api="blas")
-data_root = os.environ.get("SKLEARN_HASH_DATA")
-data_root = (
-    Path(data_root)
-    if data_root
-    else Path.cwd().resolve().parents[1] / "shared" / "data"
+try:
+    examples_dir = Path(__file__).resolve().parent
+except NameError:
+    examples_dir = Path.cwd().resolve()
+data_root = Path(
+    os.environ.get("SKLEARN_HASH_DATA")
+    or examples_dir.parent.parent / "shared" / "data"
 )
 if (data_root / "debian-minilm").is_dir():
     data = load_vector_folder(data_root / "debian-minilm")
