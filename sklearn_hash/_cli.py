@@ -15,7 +15,7 @@ import sys
 
 from threadpoolctl import threadpool_limits
 
-from .metrics._evaluate import evaluate_hasher, evaluate_rerank
+from .metrics._evaluate import evaluate_asymmetric, evaluate_hasher, evaluate_rerank
 
 
 def _method_factories():
@@ -101,6 +101,19 @@ examples:
   python -m sklearn_hash --data ../shared/data/debian-minilm --metric cosine \
       --methods itq --nbits 128 256 --rerank 100 1000
 """
+
+
+def _query_bits(text):
+    """--asymmetric value: 1..8, or 'float' (None)."""
+    if text == "float":
+        return None
+    if text.isdigit() and 1 <= int(text) <= 8:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"expected 1-8 or 'float', got {text!r}")
+
+
+def _asym_label(name, query_bits):
+    return f"{name}+asym{'float' if query_bits is None else query_bits}"
 
 
 def _parse_args(argv, methods):
@@ -196,6 +209,17 @@ def _parse_args(argv, methods):
         "Hamming candidates re-scored exactly in the ground truth's "
         "metric with the float32 vectors (RerankNeighbors); its "
         "search q/s includes encoding the queries",
+    )
+    parser.add_argument(
+        "--asymmetric",
+        nargs="*",
+        type=_query_bits,
+        default=[4],
+        metavar="B",
+        help="after each row, add a row 'METHOD+asymB' per B (1-8, or 'float'): "
+        "the same codes searched with unbinarized queries quantized to B bits "
+        "(AsymmetricNeighbors); its search q/s includes the queries' decision "
+        "values (default: 4; '--asymmetric' alone leaves these rows out)",
     )
     parser.add_argument(
         "--seed",
@@ -298,6 +322,12 @@ def _print_header(args, data, out):
         f"hashers fitted on {data.train_name}; k = {args.k}",
         file=out,
     )
+    if args.asymmetric:
+        print(
+            "name+asymB rows: the same codes, queries unbinarized (decision values "
+            "quantized to B bits) and scored by AsymmetricNeighbors",
+            file=out,
+        )
     if args.rerank:
         print(
             "name+rrN rows: the N best Hamming candidates re-scored exactly "
@@ -307,7 +337,8 @@ def _print_header(args, data, out):
 
 
 def _runs(args, methods, data):
-    """Yield every row: a hasher's, then its re-ranked ones (``--rerank``)."""
+    """Yield every row: a hasher's, then its asymmetric ones (``--asymmetric``),
+    then its re-ranked ones (``--rerank``)."""
     n_runs = len(args.methods) * len(args.nbits)
     pairs = [(name, nbits) for name in args.methods for nbits in args.nbits]
     for run, (name, nbits) in enumerate(pairs, 1):
@@ -322,6 +353,9 @@ def _runs(args, methods, data):
             keep_for_plot=bool(args.plot),
         )
         yield {"method": name, "nbits": nbits, **row}
+        for query_bits in args.asymmetric:
+            row = evaluate_asymmetric(hasher, data, args.k, query_bits, args.n_jobs)
+            yield {"method": _asym_label(name, query_bits), "nbits": nbits, **row}
         for n_candidates in args.rerank:
             row = evaluate_rerank(hasher, data, args.k, n_candidates, args.n_jobs)
             yield {"method": f"{name}+rr{n_candidates}", "nbits": nbits, **row}
@@ -334,7 +368,9 @@ def main(argv=None, out=None):
     args = _parse_args(argv, methods)
     data = _load_data(args)
     _print_header(args, data, out)
-    labels = [f"{m}+rr{n}" for m in args.methods for n in args.rerank]
+    labels = [f"{m}+rr{n}" for m in args.methods for n in args.rerank] + [
+        _asym_label(m, b) for m in args.methods for b in args.asymmetric
+    ]
     label_width = max([14] + [len(label) + 2 for label in labels])
     columns = _table_columns(args.k, label_width, args.map)
     header = _format_line(columns)

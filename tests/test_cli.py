@@ -13,16 +13,36 @@ def test_main_job_prints_a_row_per_method_and_nbits():
     )
     text = out.getvalue()
     assert "1-R@10" in text and "search q/s" in text
+    # each hasher's row, then its codes searched asymmetrically (4 query bits)
     assert [(r["method"], r["nbits"]) for r in rows] == [
         ("lsh", 16),
+        ("lsh+asym4", 16),
         ("lsh", 64),
+        ("lsh+asym4", 64),
         ("lsh-rot-thr", 16),
+        ("lsh-rot-thr+asym4", 16),
         ("lsh-rot-thr", 64),
+        ("lsh-rot-thr+asym4", 64),
     ]
     for r in rows:
         assert 0 <= r["k-R@k"] <= r["1-R@k"] <= 1
     # more bits, better recall (0.21 -> 0.49 measured for lsh-rot-thr 16 -> 64)
-    assert rows[3]["1-R@k"] > rows[2]["1-R@k"] + 0.1
+    assert rows[6]["1-R@k"] > rows[4]["1-R@k"] + 0.1
+    # unbinarized queries, better recall (0.49 -> 0.64 at 64 bits)
+    assert rows[7]["1-R@k"] > rows[6]["1-R@k"] + 0.05
+    assert "name+asymB rows" in text
+
+
+def test_main_job_asymmetric_rows_on_request():
+    rows = main(
+        ["--methods", "itq", "--nbits", "32", "--asymmetric", "float", "2", "-q"],
+        out=io.StringIO(),
+    )
+    assert [r["method"] for r in rows] == ["itq", "itq+asymfloat", "itq+asym2"]
+    rows = main(["--methods", "itq", "--nbits", "32", "--asymmetric", "-q"], out=None)
+    assert [r["method"] for r in rows] == ["itq"]
+    with pytest.raises(SystemExit):
+        main(["--asymmetric", "9"])
 
 
 def test_main_job_rejects_bad_options(capsys):
@@ -104,7 +124,8 @@ def test_folder_without_ground_truth_learn_set_map_and_plot(
     assert "fitted on 200 learn vectors" in text and "query (50, 16)" in text
     assert "mAP" in text and f"figure written to {png}" in text
     assert png.stat().st_size > 10000
-    assert all(0 <= r["mAP"] <= 1 for r in rows)
+    # mAP of the Hamming ranking: the hashers' rows have it
+    assert all(0 <= r["mAP"] <= 1 for r in rows if "+asym" not in r["method"])
     err = capsys.readouterr().err
     assert "computing the exact euclidean ground truth of 50 queries" in err
     assert "[4/4] pca, 16 bits" in err
@@ -131,7 +152,8 @@ def test_npy_file_is_split_into_queries_and_base(tmp_path, capsys):
         out=out,
     )
     assert "base (560, 8), query (40, 8)" in out.getvalue()
-    assert len(rows) == 1 and capsys.readouterr().err == ""
+    assert [r["method"] for r in rows] == ["lsh", "lsh+asym4"]
+    assert capsys.readouterr().err == ""
 
 
 def test_bad_data_paths(tmp_path):

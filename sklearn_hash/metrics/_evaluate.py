@@ -11,7 +11,7 @@ import time
 import numpy as np
 from sklearn.frozen import FrozenEstimator
 
-from ..neighbors import HammingNeighbors, RerankNeighbors
+from ..neighbors import AsymmetricNeighbors, HammingNeighbors, RerankNeighbors
 from ._base import _hamming_distances, _relevance
 from ._curves import hamming_precision_recall_curve
 from ._ranking import hamming_mean_average_precision
@@ -111,6 +111,21 @@ def evaluate_rerank(hasher, data, k, n_candidates, n_jobs=None):
         metric=data.metric,
         n_jobs=n_jobs,
     )
+    return _evaluate_search(search, data, k)
+
+
+def evaluate_asymmetric(hasher, data, k, query_bits, n_jobs=None):
+    """Search the fitted hasher's codes with unbinarized queries
+    (:class:`AsymmetricNeighbors`); a row like evaluate_rerank's (``fit s``:
+    encoding the base; ``search q/s`` includes the queries' decision values)."""
+    search = AsymmetricNeighbors(
+        FrozenEstimator(hasher), n_neighbors=k, query_bits=query_bits, n_jobs=n_jobs
+    )
+    return _evaluate_search(search, data, k)
+
+
+def _evaluate_search(search, data, k):
+    """Fit a search holding a frozen hasher on the base, time its predict."""
     start = time.perf_counter()
     search.fit(data.base)
     fit_time = time.perf_counter() - start
