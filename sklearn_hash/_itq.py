@@ -110,6 +110,13 @@ class ITQ(BaseHasher):
     ``(n_features, n_features)`` array, so memory grows with the square of
     the number of features.
 
+    ``decision_function(X)`` is ``(X - mean_) @ projection_``, the centred
+    projection on the rotated principal directions, in the input's
+    precision. While nbits <= n_features the columns of ``projection_`` are
+    unit vectors, so each value is the signed distance from x to the bit's
+    hyperplane through the training mean; for longer codes their norms are
+    at most 1 and differ between bits.
+
     References
     ----------
     .. [1] Y. Gong, S. Lazebnik, "Iterative quantization: a Procrustean
@@ -219,6 +226,11 @@ class PCAHashing(BaseHasher):
     entry positive); it flips the corresponding bit on every vector and does
     not change Hamming distances. Sparse input is accepted (dense
     ``(n_features, n_features)`` covariance).
+
+    ``decision_function(X)`` is ``(X - mean_) @ components_``, the principal
+    component scores, in the input's precision: the signed distance from x
+    to the hyperplane through the training mean orthogonal to each
+    direction. Bits beyond ``n_features`` score exactly 0, hence bit 0.
 
     References
     ----------

@@ -65,6 +65,11 @@ class LSH(BaseHasher):
     is applied to the projections (:math:`(x - \\mu)^T W = x^T W - \\mu^T W`),
     so the input is never densified.
 
+    ``decision_function(X)`` is ``X @ projection_ - thresholds_``: each
+    projection minus its bit's threshold, that is the signed distance to the
+    bit's hyperplane times the norm of its normal (about ``sqrt(n_features)``
+    for Gaussian normals, 1 with ``rotate=True`` while nbits <= n_features).
+
     References
     ----------
     .. [1] M. S. Charikar, "Similarity estimation techniques from rounding

@@ -66,6 +66,11 @@ class SignHashing(BaseHasher):
     Unlike the other hashers, the code length is not a parameter: it is the
     number of input features.
 
+    ``decision_function(X)`` is ``X - mean_`` with ``center=True``; without
+    centring it is the validated input itself (not a copy when X is already
+    a float32 or float64 array): each coordinate's signed distance to its
+    threshold.
+
     References
     ----------
     .. [1] M. S. Charikar, "Similarity estimation techniques from rounding

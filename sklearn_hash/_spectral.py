@@ -123,6 +123,12 @@ class SpectralHashing(BaseHasher):
     ITQ paper reports this; the benchmarks show it on SIFT). Sparse input is
     accepted (dense ``(n_features, n_features)`` covariance).
 
+    ``decision_function(X)`` is the value of the eigenfunction in
+    :math:`b_i(x)` above, in [-1, 1] and in the input's precision. Its
+    magnitude is :math:`|\\sin(k \\pi \\delta / R_j)|`, with :math:`\\delta` the
+    distance from x to the nearest hyperplane where bit i flips (a zero of
+    the eigenfunction along direction j): 1 midway between two such zeros.
+
     References
     ----------
     .. [1] Y. Weiss, A. Torralba, R. Fergus, "Spectral hashing", NIPS 2008.

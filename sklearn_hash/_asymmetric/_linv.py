@@ -240,6 +240,13 @@ class AsymmetricLinV(BaseHasher):
     the database codes of the training points, the second their query
     codes. The two differ by design (that is the asymmetry).
 
+    ``decision_function(X)`` is the query map's affine scores ``X @
+    query_projection_ + query_intercept_``, whose signs are the query codes.
+    Lin:V's database codes are free, not the signs of any scores (Lin:Lin's
+    are those of the database map). The rows of :math:`W` are not
+    normalised: each keeps the scale its last accepted fit (or the random
+    start) gave it, so magnitudes compare within a bit, not across bits.
+
     New database items (``encode_database``): Lin:Lin applies the database
     map. Lin:V, which has no database map, uses the closed-form update of the
     fit on the full training set as queries: starting from the query code of

@@ -192,6 +192,12 @@ class NeuralProxyHash(BaseHasher):
     code of ``x`` is ``sign(BN(Dense(h(x))))`` with BatchNorm in eval mode
     (running statistics): everything after the last BatchNorm preserves sign.
 
+    ``decision_function(X)`` is that ``BN(Dense(h(x)))`` of the L2-normalised
+    input, in float32: before the L2 normalisation and the ``tanh`` of
+    training, so not the relaxed code. Each column is standardised by the
+    running statistics, then scaled and shifted by its learned ``gamma`` and
+    ``beta``.
+
     Loss of a query :math:`q` over its k nearest proxies :math:`N_k(q)` by
     cosine :math:`S_c(q, x) = \\hat q \\cdot \\hat x` of the L2-normalised
     inputs, with :math:`f` the relaxed code:
