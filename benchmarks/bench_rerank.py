@@ -3,11 +3,13 @@
 For each vector set: exact search with scikit-learn's
 ``NearestNeighbors(algorithm="brute")`` and faiss's flat index (``IndexFlatIP``
 on unit vectors for cosine, ``IndexFlatL2`` for Euclidean) where faiss is
-installed; Hamming search of SignHashing codes alone; and RerankNeighbors with
-the same codes at several ``n_candidates``, vectors stored as float32 and as
-int8. Reported: 10-recall@10 against the set's exact ground truth, queries per
-second (median of ``--repeats`` runs of all queries, query encoding included),
-the speed-up over scikit-learn, and the memory per database vector.
+installed; Hamming search of SignHashing codes alone; asymmetric search of the
+same codes alone; and RerankNeighbors with the same codes at several
+``n_candidates``, Hamming and asymmetric first stages, vectors stored as
+float32 and as int8. Reported: 10-recall@10 against the set's exact ground
+truth, queries per second (median of ``--repeats`` runs of all queries, query
+encoding included), the speed-up over scikit-learn, and the memory per
+database vector.
 
 Run from the repository root, e.g.::
 
@@ -21,9 +23,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.frozen import FrozenEstimator
 from sklearn.neighbors import NearestNeighbors
 
-from sklearn_hash import HammingNeighbors, RerankNeighbors, SignHashing
+from sklearn_hash import (
+    AsymmetricNeighbors,
+    HammingNeighbors,
+    RerankNeighbors,
+    SignHashing,
+)
 from sklearn_hash.datasets import load_vector_folder
 from sklearn_hash.metrics import recall_at_k
 
@@ -113,29 +121,36 @@ def run_set(name, data, args, clock):
         clock,
     )
     add("SignHashing, Hamming only", "-", "-", retrieved, seconds, n_code)
+    if "asymmetric" in args.first_stages:
+        asym = AsymmetricNeighbors(FrozenEstimator(hasher), n_jobs=args.n_jobs)
+        asym.fit(base)
+        retrieved, seconds = timed(lambda: asym.predict(queries), args.repeats, clock)
+        add("SignHashing, asymmetric only", "-", "-", retrieved, seconds, n_code)
 
-    for dtype in args.dtypes:
-        for n_candidates in args.n_candidates:
-            search = RerankNeighbors(
-                SignHashing(center=center),
-                n_neighbors=10,
-                n_candidates=n_candidates,
-                metric=metric,
-                vector_dtype=dtype,
-                n_jobs=args.n_jobs,
-            ).fit(base)
-            retrieved, seconds = timed(
-                lambda search=search: search.predict(queries), args.repeats, clock
-            )
-            per_vector = search.vectors_.itemsize * d + n_code
-            add(
-                "SignHashing + rerank",
-                n_candidates,
-                dtype,
-                retrieved,
-                seconds,
-                per_vector,
-            )
+    for first_stage in args.first_stages:
+        for dtype in args.dtypes:
+            for n_candidates in args.n_candidates:
+                search = RerankNeighbors(
+                    SignHashing(center=center),
+                    n_neighbors=10,
+                    n_candidates=n_candidates,
+                    metric=metric,
+                    vector_dtype=dtype,
+                    first_stage=first_stage,
+                    n_jobs=args.n_jobs,
+                ).fit(base)
+                retrieved, seconds = timed(
+                    lambda search=search: search.predict(queries), args.repeats, clock
+                )
+                per_vector = search.vectors_.itemsize * d + n_code
+                add(
+                    f"SignHashing + rerank ({first_stage[:5]})",
+                    n_candidates,
+                    dtype,
+                    retrieved,
+                    seconds,
+                    per_vector,
+                )
     return rows, metric, center
 
 
@@ -145,7 +160,7 @@ def print_table(name, data, rows, metric, center, n_queries):
         f"SignHashing(center={center}); 10-recall@10 against gt_l2_100"
     )
     header = (
-        f"{'method':<28}{'n_cand':>7}{'vectors':>9}{'10-R@10':>9}"
+        f"{'method':<32}{'n_cand':>7}{'vectors':>9}{'10-R@10':>9}"
         f"{'q/s':>10}{'x sklearn':>10}{'bytes/vec':>10}"
     )
     print(header)
@@ -153,7 +168,7 @@ def print_table(name, data, rows, metric, center, n_queries):
     sklearn_qps = rows[0]["qps"]
     for row in rows:
         print(
-            f"{row['method']:<28}{row['n_candidates']!s:>7}{row['dtype']:>9}"
+            f"{row['method']:<32}{row['n_candidates']!s:>7}{row['dtype']:>9}"
             f"{row['recall']:>9.3f}{row['qps']:>10.0f}{row['qps'] / sklearn_qps:>10.2f}"
             f"{row['bytes']:>10}"
         )
@@ -168,6 +183,13 @@ def main():
     )
     parser.add_argument(
         "--dtypes", nargs="+", choices=["float32", "int8"], default=["float32", "int8"]
+    )
+    parser.add_argument(
+        "--first-stages",
+        nargs="+",
+        choices=["hamming", "asymmetric"],
+        default=["hamming", "asymmetric"],
+        help="RerankNeighbors' first_stage values to run",
     )
     parser.add_argument("--n-queries", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=5)
