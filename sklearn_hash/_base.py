@@ -22,8 +22,9 @@ class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
     Subclasses implement ``fit`` (ending with ``self`` fitted) and
     ``_project(X)``, which returns real values of shape (n_samples, nbits);
     ``decision_function`` returns them and bit ``i`` of a code is 1 where
-    ``decision_function(X)[:, i] > 0``. ``transform`` packs those bits as documented in :func:`sklearn_hash.pack_bits`: uint8,
-    shape ``(n_samples, ceil(nbits / 8))``, bit ``i`` in byte ``i // 8`` at
+    ``decision_function(X)[:, i] > 0``. ``transform`` packs those bits as
+    documented in :func:`sklearn_hash.pack_bits`: uint8, shape
+    ``(n_samples, ceil(nbits / 8))``, bit ``i`` in byte ``i // 8`` at
     position ``i % 8``, padding bits zero.
     """
 
