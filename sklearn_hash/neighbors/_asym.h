@@ -72,12 +72,13 @@ SA_DEFINE_SCALAR(sa_popcnt, SH_TARGET("popcnt"), SH_POPCNT_BUILTIN)
 /* AVX2: byte counts by nibble lookup. Horner's rule runs on the byte counts
  * (2 acc + count): a byte stays below 256 for up to five planes (8 * 31), so
  * planes 5..7 form a second group, summed apart and shifted by 5. */
-#define SA_LUT4 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4
 
 SH_TARGET("avx2") SH_INLINE __m256i sa_horner_avx2(__m256i lo, __m256i hi, const uint8_t *planes,
                                                    int64_t stride, int64_t off, int top,
                                                    int bottom) {
-    const __m256i lut = _mm256_setr_epi8(SA_LUT4, SA_LUT4);
+    /* spelt out: SIMDe's emulated set intrinsics are macros counting arguments */
+    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
     __m256i acc = _mm256_setzero_si256();
     int p;
     for (p = top; p >= bottom; p--) {
@@ -115,7 +116,7 @@ SH_TARGET("avx2") SH_INLINE __m256i sa_block_avx2(const uint8_t *planes, int n_p
 /* the same for 16 code bytes, in SSE registers (two 64-bit lanes) */
 SH_TARGET("avx2") SH_INLINE __m128i sa_block_sse(const uint8_t *planes, int n_planes,
                                                  int64_t stride, const uint8_t *d, int64_t off) {
-    const __m128i lut = _mm_setr_epi8(SA_LUT4);
+    const __m128i lut = _mm_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
     const __m128i low = _mm_set1_epi8(0x0f);
     const __m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)d),
                                     _mm_loadu_si128((const __m128i *)(planes + off)));
@@ -188,10 +189,13 @@ SH_TARGET("avx2,popcnt") static void sa_row_avx2(const uint8_t *planes, int n_pl
  * (a lane holds at most 64 * 255). Whole 64-bit words past the last full
  * vector are read with a masked load; bytes past the last word by the scalar
  * loop. */
-SH_TARGET(SH_AVX512) SH_INLINE __m512i sa_step_avx512(__m512i c, const uint8_t *planes,
-                                                      int n_planes, int64_t stride,
-                                                      int64_t off) {
-    const __m512i x = _mm512_xor_si512(c, _mm512_loadu_si512((const void *)(planes + off)));
+SH_TARGET(SH_AVX512) SH_INLINE __m512i sa_step_avx512(uint8_t words, const uint8_t *d,
+                                                      const uint8_t *planes, int n_planes,
+                                                      int64_t stride, int64_t off) {
+    /* the words past the code are zero in x: the plane bytes there belong to
+     * the scalar tail, or are padding */
+    const __m512i x = _mm512_maskz_xor_epi64(words, _mm512_maskz_loadu_epi64(words, (const void *)d),
+                                             _mm512_loadu_si512((const void *)(planes + off)));
     __m512i acc;
     int p;
     if (n_planes == 1) return _mm512_popcnt_epi64(x);
@@ -205,12 +209,19 @@ SH_TARGET(SH_AVX512) SH_INLINE __m512i sa_step_avx512(__m512i c, const uint8_t *
     return _mm512_add_epi64(_mm512_add_epi64(acc, acc), _mm512_popcnt_epi64(x));
 }
 
+/* the sum of the eight lanes (SIMDe has no _mm512_reduce_add_epi64) */
+SH_TARGET(SH_AVX512) SH_INLINE int32_t sa_reduce_avx512(__m512i v) {
+    const __m256i h = _mm256_add_epi64(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+    const __m128i s = _mm_add_epi64(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    return (int32_t)(_mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1));
+}
+
 SH_TARGET(SH_AVX512) SH_INLINE void sa_row_avx512_impl(const uint8_t *planes, int n_planes,
                                                        const uint8_t *db, int64_t n,
                                                        int64_t nb, int32_t *out) {
     const int64_t stride = SA_PLANE_STRIDE(nb), full = nb / 64 * 64;
     const int64_t words = (nb - full) / 8, done = full + 8 * words;
-    const __mmask8 mask = (__mmask8)((1u << words) - 1u);
+    const uint8_t mask = (uint8_t)((1u << words) - 1u); /* a __mmask8 */
     int64_t j, off;
     for (j = 0; j < n; j++) {
         const uint8_t *d = db + j * nb;
@@ -218,13 +229,11 @@ SH_TARGET(SH_AVX512) SH_INLINE void sa_row_avx512_impl(const uint8_t *planes, in
         int32_t score;
         for (off = 0; off < full; off += 64)
             acc = _mm512_add_epi64(
-                acc, sa_step_avx512(_mm512_loadu_si512((const void *)(d + off)), planes,
-                                    n_planes, stride, off));
+                acc, sa_step_avx512(0xff, d + off, planes, n_planes, stride, off));
         if (words)
             acc = _mm512_add_epi64(
-                acc, sa_step_avx512(_mm512_maskz_loadu_epi64(mask, (const void *)(d + full)),
-                                    planes, n_planes, stride, full));
-        score = (int32_t)_mm512_reduce_add_epi64(acc);
+                acc, sa_step_avx512(mask, d + full, planes, n_planes, stride, full));
+        score = sa_reduce_avx512(acc);
         if (done < nb) score += sa_popcnt_tail(planes, n_planes, stride, d, done, nb);
         out[j] = score;
     }
@@ -380,17 +389,6 @@ static void sa_scan_generic(const uint8_t *tables, int n_queries, int n_planes,
         }
 }
 
-/* scans through the planes' P as a constant (the group size then is one) */
-#define SA_LUT_BY_PLANES(IMPL)                                                          \
-    switch (n_planes) {                                                                 \
-    case 1: IMPL(tables, n_queries, 1, blocks, n, nb, bounds, cap, counts, found); break; \
-    case 2: IMPL(tables, n_queries, 2, blocks, n, nb, bounds, cap, counts, found); break; \
-    case 3: IMPL(tables, n_queries, 3, blocks, n, nb, bounds, cap, counts, found); break; \
-    case 4: IMPL(tables, n_queries, 4, blocks, n, nb, bounds, cap, counts, found); break; \
-    case 5: IMPL(tables, n_queries, 5, blocks, n, nb, bounds, cap, counts, found); break; \
-    default: IMPL(tables, n_queries, 6, blocks, n, nb, bounds, cap, counts, found); break; \
-    }
-
 #if defined(SH_X86_DISPATCH)
 /* 16 rows of 16 bytes (two rows per register: lanes are independent) ->
  * register i holds byte sa_bitrev4[i] of every row (four rounds of unpacks) */
@@ -469,47 +467,68 @@ SH_TARGET("avx2") SH_INLINE uint32_t sa_le_mask_avx2(__m256i e, __m256i o, __m25
     const __m256i l1 = _mm256_shuffle_epi8(lo, _mm256_loadu_si256((const __m256i *)(p + 32))); \
     const __m256i h1 = _mm256_shuffle_epi8(hi, _mm256_loadu_si256((const __m256i *)(p + 96)));
 
+/* the 16-bit sums of one block of 64 codes for one query: a0 / b0 codes
+ * 0..31, a1 / b1 codes 32..63 (a: even and odd bytes as 16-bit lanes, b: odd) */
+SH_TARGET("avx2") SH_INLINE void sa_block_sums_avx2(const uint8_t *tab, const uint8_t *blk,
+                                                    int n_planes, int64_t nb, __m256i *a0,
+                                                    __m256i *b0, __m256i *a1, __m256i *b1) {
+    const int group = 255 / (8 * ((1 << n_planes) - 1));
+    const __m256i zero = _mm256_setzero_si256();
+    int64_t t = 0;
+    int g;
+    *a0 = *b0 = *a1 = *b1 = zero;
+    if (group == 0) {
+        for (; t < nb; t++) {
+            SA_POSITION_AVX2(t)
+            sa_widen_avx2(l0, a0, b0);
+            sa_widen_avx2(h0, a0, b0);
+            sa_widen_avx2(l1, a1, b1);
+            sa_widen_avx2(h1, a1, b1);
+        }
+        return;
+    }
+    for (; t + group <= nb; t += group) {
+        __m256i u0 = zero, u1 = zero;
+        for (g = 0; g < group; g++) {
+            SA_POSITION_AVX2(t + g)
+            u0 = _mm256_add_epi8(u0, _mm256_add_epi8(l0, h0));
+            u1 = _mm256_add_epi8(u1, _mm256_add_epi8(l1, h1));
+        }
+        sa_widen_avx2(u0, a0, b0);
+        sa_widen_avx2(u1, a1, b1);
+    }
+    if (t < nb) {
+        __m256i u0 = zero, u1 = zero;
+        for (; t < nb; t++) {
+            SA_POSITION_AVX2(t)
+            u0 = _mm256_add_epi8(u0, _mm256_add_epi8(l0, h0));
+            u1 = _mm256_add_epi8(u1, _mm256_add_epi8(l1, h1));
+        }
+        sa_widen_avx2(u0, a0, b0);
+        sa_widen_avx2(u1, a1, b1);
+    }
+}
+
 SH_TARGET("avx2") SH_INLINE void sa_scan_avx2_impl(const uint8_t *tables, int n_queries,
                                                    int n_planes, const uint8_t *blocks,
                                                    int64_t n, int64_t nb, const int32_t *bounds,
                                                    int64_t cap, int32_t *counts,
                                                    int32_t *found) {
-    const int group = 255 / (8 * ((1 << n_planes) - 1));
     const int64_t n_blocks = (n + 63) / 64;
-    const __m256i zero = _mm256_setzero_si256();
-    int64_t b, t;
+    int64_t b;
     int q;
     for (q = 0; q < n_queries; q++) counts[q] = 0;
     for (b = 0; b < n_blocks; b++) {
         const uint8_t *blk = blocks + b * nb * 128;
         const uint64_t valid = sa_valid(n, b);
         for (q = 0; q < n_queries; q++) {
-            const uint8_t *tab = tables + q * SA_TABLE_BYTES(nb);
             const int32_t bound = bounds[q] > 65536 ? 65536 : bounds[q];
-            __m256i a0 = zero, b0 = zero, a1 = zero, b1 = zero, e0, e1, bm1;
+            __m256i a0, b0, a1, b1, e0, e1, bm1;
             uint64_t mask;
             if (bound <= 0) continue;
-            if (group == 0) {
-                for (t = 0; t < nb; t++) {
-                    SA_POSITION_AVX2(t)
-                    sa_widen_avx2(l0, &a0, &b0);
-                    sa_widen_avx2(h0, &a0, &b0);
-                    sa_widen_avx2(l1, &a1, &b1);
-                    sa_widen_avx2(h1, &a1, &b1);
-                }
-            } else {
-                for (t = 0; t < nb;) {
-                    const int64_t end = t + group < nb ? t + group : nb;
-                    __m256i u0 = zero, u1 = zero;
-                    for (; t < end; t++) {
-                        SA_POSITION_AVX2(t)
-                        u0 = _mm256_add_epi8(u0, _mm256_add_epi8(l0, h0));
-                        u1 = _mm256_add_epi8(u1, _mm256_add_epi8(l1, h1));
-                    }
-                    sa_widen_avx2(u0, &a0, &b0);
-                    sa_widen_avx2(u1, &a1, &b1);
-                }
-            }
+            sa_block_sums_avx2(tables + q * SA_TABLE_BYTES(nb), blk, n_planes, nb, &a0, &b0,
+                               &a1, &b1);
+            /* even codes: a - (b << 8); odd: b */
             bm1 = _mm256_set1_epi16((short)(uint16_t)(bound - 1));
             e0 = _mm256_sub_epi16(a0, _mm256_slli_epi16(b0, 8));
             e1 = _mm256_sub_epi16(a1, _mm256_slli_epi16(b1, 8));
@@ -527,11 +546,39 @@ SH_TARGET("avx2") SH_INLINE void sa_scan_avx2_impl(const uint8_t *tables, int n_
     }
 }
 
+/* the common widths with a constant trip count (the positions unroll); the
+ * emulation harness of the tests compiles the one generic-width instance of
+ * the same code (SIMDe's inlined intrinsics make each instance slow to build) */
+#if defined(SH_EMULATE_AVX512)
+#define SA_LUT_BY_WIDTH(IMPL, P) IMPL(tables, n_queries, P, blocks, n, nb, bounds, cap, counts, found);
+#else
+#define SA_LUT_BY_WIDTH(IMPL, P)                                                          \
+    switch (nb) {                                                                         \
+    case 8: IMPL(tables, n_queries, P, blocks, n, 8, bounds, cap, counts, found); break;   \
+    case 16: IMPL(tables, n_queries, P, blocks, n, 16, bounds, cap, counts, found); break; \
+    case 32: IMPL(tables, n_queries, P, blocks, n, 32, bounds, cap, counts, found); break; \
+    case 48: IMPL(tables, n_queries, P, blocks, n, 48, bounds, cap, counts, found); break; \
+    case 64: IMPL(tables, n_queries, P, blocks, n, 64, bounds, cap, counts, found); break; \
+    case 96: IMPL(tables, n_queries, P, blocks, n, 96, bounds, cap, counts, found); break; \
+    default: IMPL(tables, n_queries, P, blocks, n, nb, bounds, cap, counts, found); break;  \
+    }
+#endif
+
+#define SA_LUT_DISPATCH(IMPL)                          \
+    switch (n_planes) {                                \
+    case 1: SA_LUT_BY_WIDTH(IMPL, 1) break;            \
+    case 2: SA_LUT_BY_WIDTH(IMPL, 2) break;            \
+    case 3: SA_LUT_BY_WIDTH(IMPL, 3) break;            \
+    case 4: SA_LUT_BY_WIDTH(IMPL, 4) break;            \
+    case 5: SA_LUT_BY_WIDTH(IMPL, 5) break;            \
+    default: SA_LUT_BY_WIDTH(IMPL, 6) break;           \
+    }
+
 SH_TARGET("avx2") static void sa_scan_avx2(const uint8_t *tables, int n_queries, int n_planes,
                                            const uint8_t *blocks, int64_t n, int64_t nb,
                                            const int32_t *bounds, int64_t cap, int32_t *counts,
                                            int32_t *found) {
-    SA_LUT_BY_PLANES(sa_scan_avx2_impl)
+    SA_LUT_DISPATCH(sa_scan_avx2_impl)
 }
 
 #if defined(SH_HAVE_AVX512)
@@ -615,7 +662,7 @@ SH_TARGET(SA_AVX512BW) static void sa_scan_avx512bw(const uint8_t *tables, int n
                                                     int64_t n, int64_t nb, const int32_t *bounds,
                                                     int64_t cap, int32_t *counts,
                                                     int32_t *found) {
-    SA_LUT_BY_PLANES(sa_scan_avx512bw_impl)
+    SA_LUT_DISPATCH(sa_scan_avx512bw_impl)
 }
 #endif
 #endif

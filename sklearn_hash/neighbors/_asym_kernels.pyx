@@ -9,28 +9,47 @@ Two scorings (the estimator prepares the query side):
 
 - bit planes (``planes_kneighbors``): a query quantized to P bit planes (its
   signs, then the bits of its integer magnitudes), the integer score of a
-  code ``sum_i (2 m_i + 1) [b_i != s_i]`` computed by ``_asym.h`` with one
-  XOR and P popcounts per word, on the path measured fastest for the width;
+  code ``sum_i (2 m_i + 1) [b_i != s_i]`` computed by ``_asym.h`` on the
+  variant measured fastest for the width: a row path (one XOR and P
+  popcounts per word, codes as stored) or a lookup-table variant (per query
+  16-entry tables of the code's nibbles; each chunk rearranged once for the
+  block of queries into blocks of 64 codes, byte-position-major, scored by
+  byte shuffles and filtered against each query's bound in the kernel);
 - byte lookup tables (``lut_kneighbors``): one float32 table of 256 entries
   per code byte, the score of a code the sum of its bytes' entries, added in
   byte order (the float reference of ``query_bits=None``).
 
 Each thread takes blocks of queries; a block reuses each database chunk
-(about 64 KB) while it is in cache. Each query keeps its best k in a bounded
-(score, index) max-heap in its output row; indices increase along the scan,
-so a code enters only if its score is strictly below the heap's top, which
-keeps the order exact with ties.
+while it is in cache. Each query keeps its best k in a bounded (score, index)
+max-heap in its output row; indices increase along the scan, so a code enters
+only if its score is strictly below the heap's top, which keeps the order
+exact with ties. Every variant computes the same integer scores, so the
+results do not depend on the variant.
 """
 
 from cython.parallel cimport prange, threadid
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uintptr_t
 
 from ._heap cimport heap_init, heap_replace_top, heap_sort
 
 cdef extern from "_asym.h" nogil:
     int sa_path_index(int64_t nb)
+    int sa_row_index(int v, int64_t nb)
+    int sa_uses_lut(int v, int n_planes, int64_t nb, int64_t n_queries)
+    int sa_is_lut(int v)
+    int sa_lut_ok(int n_planes, int64_t nb)
+    void sa_lut_tables(const uint8_t *planes, int n_planes, int64_t nb, uint8_t *tables)
+    void sa_layout(int v, const uint8_t *db, int64_t n, int64_t nb, uint8_t *blocks)
+    void sa_scan(int v, const uint8_t *tables, int n_queries, int n_planes,
+                 const uint8_t *blocks, int64_t n, int64_t nb, const int32_t *bounds,
+                 int64_t cap, int32_t *counts, int32_t *found)
     void sa_row(int p, const uint8_t *planes, int n_planes, const uint8_t *db, int64_t n,
                 int64_t nb, int32_t *out)
+    int sa_path_scores(int p, const uint8_t *planes, int n_planes, const uint8_t *db,
+                       int64_t n, int64_t nb, int32_t *out)
+    int64_t SA_TABLE_BYTES(int64_t nb)
+    int64_t SA_BLOCKED_BYTES(int64_t n, int64_t nb)
+    int SA_QUERY_BLOCK
     const char *sa_path_name(int p)
     int sa_path_available(const char *name)
     int sa_set_path(const char *name)
@@ -43,13 +62,32 @@ cdef extern from "_asym.h" nogil:
     int SA_MAX_PLANES
     int64_t SA_PLANE_STRIDE(int64_t nb)
 
-# "builtin" exists on aarch64, the x86 paths on x86-64
-PATHS = ("avx512", "avx2", "popcnt", "builtin", "generic")
+# "builtin" exists on aarch64, the x86 paths on x86-64; the " lut" variants
+# scan blocked chunks with lookup tables (queries of up to 6 planes whose
+# scores fit 16 bits, in blocks of 4 or more), else a row path stands in
+PATHS = ("avx512", "avx512bw lut", "avx2 lut", "avx2", "popcnt", "builtin",
+         "generic lut", "generic")
 MAX_PLANES = SA_MAX_PLANES
 
 cdef enum:
     CHUNK_BYTES = 65536
-    QUERY_BLOCK = 16
+    CHUNK_CODES_MAX = 1024
+
+
+cdef inline int64_t _chunk_codes(int64_t n_bytes) noexcept nogil:
+    """Database codes per chunk: about 64 KB, a multiple of the 64-code
+    blocks of the lookup-table layout, at most CHUNK_CODES_MAX."""
+    return min(CHUNK_CODES_MAX, max(64, CHUNK_BYTES // max(n_bytes, 1) // 64 * 64))
+
+
+cdef inline int64_t _scratch_columns(int64_t n_bytes) noexcept nogil:
+    # int32 columns: a query block's tables, the blocked chunk (and the slack
+    # to align it to 64 bytes), then bounds and counts, and per query the
+    # (offset, score) pairs of a chunk (the first chunk's also row scores)
+    cdef int64_t rows = _chunk_codes(n_bytes)
+    cdef int64_t table_bytes = SA_QUERY_BLOCK * SA_TABLE_BYTES(n_bytes)
+    return ((table_bytes + SA_BLOCKED_BYTES(rows, n_bytes) + 64 + 3) // 4
+            + 2 * SA_QUERY_BLOCK + 2 * SA_QUERY_BLOCK * rows)
 
 
 def plane_stride(int64_t n_bytes):
@@ -58,8 +96,15 @@ def plane_stride(int64_t n_bytes):
 
 
 def chunk_rows(int64_t n_bytes):
-    """Database codes per chunk (the scratch row each thread needs)."""
-    return max(64, CHUNK_BYTES // n_bytes)
+    """Length of the int32 scratch row each thread needs for ``n_bytes``
+    codes (``scratch`` of ``planes_kneighbors`` is (n_threads, this))."""
+    return _scratch_columns(n_bytes)
+
+
+def lut_fits(int n_planes, int64_t n_bytes):
+    """Whether the lookup-table variants can score queries of ``n_planes``
+    planes on ``n_bytes`` codes (else their row path does)."""
+    return bool(sa_lut_ok(n_planes, n_bytes))
 
 
 def asym_path(int64_t n_bytes):
@@ -116,7 +161,8 @@ def _reset_choices():
 def _path_scores(str name, const uint8_t[:, :, ::1] planes,
                  const uint8_t[:, ::1] database):
     """Test helper: the score of every code for every query with path
-    ``name`` (forced meanwhile). Small inputs only."""
+    ``name`` (a lookup-table variant through its layout and fused scan).
+    Small inputs only."""
     import numpy as np
 
     cdef int64_t n_q = planes.shape[0], n_db = database.shape[0], nb = database.shape[1]
@@ -126,10 +172,13 @@ def _path_scores(str name, const uint8_t[:, :, ::1] planes,
     if p < 0 or not sa_path_available(name.encode()):
         raise ValueError(f"asymmetric path {name!r} is not available on this build/CPU")
     _check_planes(planes, nb)
+    if sa_is_lut(p) and not sa_lut_ok(<int>planes.shape[1], nb):
+        raise ValueError(f"{name!r} cannot score {planes.shape[1]} planes of {nb} bytes")
     if n_db:
         for i in range(n_q):
-            sa_row(p, &planes[i, 0, 0], <int>planes.shape[1], &database[0, 0], n_db, nb,
-                   &out[i, 0])
+            if not sa_path_scores(p, &planes[i, 0, 0], <int>planes.shape[1], &database[0, 0],
+                                  n_db, nb, &out[i, 0]):
+                raise MemoryError
     return np.asarray(out)
 
 
@@ -154,40 +203,72 @@ def planes_kneighbors(const uint8_t[:, :, ::1] planes, const uint8_t[:, ::1] dat
     come back sorted by (score, index).
     """
     cdef int64_t n_q = planes.shape[0], n_db = database.shape[0], nb = database.shape[1]
-    cdef int64_t k = scores.shape[1], rows = chunk_rows(nb)
+    cdef int64_t k = scores.shape[1], rows = _chunk_codes(nb)
     cdef int n_planes = <int>planes.shape[1]
-    cdef int64_t n_blocks = (n_q + QUERY_BLOCK - 1) // QUERY_BLOCK
+    cdef int64_t n_blocks = (n_q + SA_QUERY_BLOCK - 1) // SA_QUERY_BLOCK
     cdef int64_t n_chunks = (n_db + rows - 1) // rows
-    cdef int64_t b, c, q, q_end, start, n, m
-    cdef int32_t *buf
+    cdef int64_t b, c, q, q0, q_end, start, n, m, jj
+    cdef int32_t *bounds
+    cdef int32_t *counts
+    cdef int32_t *found
+    cdef int32_t *pairs
+    cdef uint8_t *tables
+    cdef uint8_t *blocked
     cdef int32_t *hd
     cdef int64_t *hi
-    cdef int p
+    cdef int v, row_path, lut
     _check_planes(planes, nb)
-    if scratch.shape[0] < n_threads or scratch.shape[1] < rows:
+    if scratch.shape[0] < n_threads or scratch.shape[1] < _scratch_columns(nb):
         raise ValueError("scratch is too small")
     if n_q == 0 or k == 0:
         return
     if k > n_db:
         raise ValueError(f"k={k} exceeds the {n_db} database codes")
-    p = sa_path_index(nb)  # measured here, before the threads start
+    v = sa_path_index(nb)  # measured here, before the threads start
+    row_path = sa_row_index(v, nb)
     with nogil:
         for b in prange(n_blocks, num_threads=n_threads, schedule="dynamic"):
-            buf = &scratch[threadid(), 0]
-            q_end = min(n_q, (b + 1) * QUERY_BLOCK)
-            for q in range(b * QUERY_BLOCK, q_end):
+            tables = <uint8_t *>&scratch[threadid(), 0]
+            blocked = <uint8_t *>((<uintptr_t>(tables + SA_QUERY_BLOCK * SA_TABLE_BYTES(nb))
+                                   + 63) & ~(<uintptr_t>63))
+            bounds = <int32_t *>(blocked + SA_BLOCKED_BYTES(rows, nb))
+            counts = bounds + SA_QUERY_BLOCK
+            found = counts + SA_QUERY_BLOCK
+            q0 = b * SA_QUERY_BLOCK
+            q_end = min(n_q, q0 + SA_QUERY_BLOCK)
+            lut = sa_uses_lut(v, n_planes, nb, q_end - q0)
+            for q in range(q0, q_end):
                 heap_init(&scores[q, 0], &indices[q, 0], k)
+                if lut:
+                    sa_lut_tables(&planes[q, 0, 0], n_planes, nb,
+                                  tables + (q - q0) * SA_TABLE_BYTES(nb))
             for c in range(n_chunks):
                 start = c * rows
                 n = min(rows, n_db - start)
-                for q in range(b * QUERY_BLOCK, q_end):
-                    sa_row(p, &planes[q, 0, 0], n_planes, &database[start, 0], n, nb, buf)
-                    hd = &scores[q, 0]
-                    hi = &indices[q, 0]
-                    for m in range(n):
-                        if buf[m] < hd[0]:
-                            heap_replace_top(hd, hi, k, buf[m], start + m)
-            for q in range(b * QUERY_BLOCK, q_end):
+                if lut:
+                    sa_layout(v, &database[start, 0], n, nb, blocked)
+                    for q in range(q0, q_end):
+                        bounds[q - q0] = scores[q, 0]
+                    sa_scan(v, tables, <int>(q_end - q0), n_planes, blocked, n, nb, bounds,
+                            rows, counts, found)
+                    for q in range(q0, q_end):
+                        hd = &scores[q, 0]
+                        hi = &indices[q, 0]
+                        pairs = found + 2 * rows * (q - q0)
+                        for m in range(counts[q - q0]):
+                            jj = pairs[2 * m]
+                            if pairs[2 * m + 1] < hd[0]:
+                                heap_replace_top(hd, hi, k, pairs[2 * m + 1], start + jj)
+                else:
+                    for q in range(q0, q_end):
+                        sa_row(row_path, &planes[q, 0, 0], n_planes, &database[start, 0], n,
+                               nb, found)
+                        hd = &scores[q, 0]
+                        hi = &indices[q, 0]
+                        for m in range(n):
+                            if found[m] < hd[0]:
+                                heap_replace_top(hd, hi, k, found[m], start + m)
+            for q in range(q0, q_end):
                 heap_sort(&scores[q, 0], &indices[q, 0], k)
 
 
