@@ -159,7 +159,7 @@ def test_kneighbors_match_the_reference_with_ties(forced, auto_path):
     ak.set_asym_path(forced)
     rng = np.random.default_rng(1)
     # 2500 codes: not a multiple of the chunks (1024 codes for 16 bytes) or
-    # blocks (64); 37 queries: blocks of 16, 16 and 5, and 3 (the row path)
+    # blocks (64); 37 queries: blocks of 32 and 5, and 3 (the row path)
     for nb, n_planes in [(16, 4), (48, 1), (13, 2), (2, 6), (16, 7), (100, 8)]:
         db = tied_codes(rng, 2500, nb)
         planes = random_planes(rng, 37, n_planes, nb)

@@ -819,7 +819,7 @@ static int sa_self_test_path(int p) {
 
 /* ---- per-width dispatch ------------------------------------------------------ */
 #define SA_N_SLOTS (SH_SLOT_MAX + 1)
-#define SA_QUERY_BLOCK 16 /* queries that share each chunk (_asym_kernels.pyx) */
+#define SA_QUERY_BLOCK 32 /* queries that share each chunk (_asym_kernels.pyx) */
 static int sa_usable[16];
 static int sa_usable_ready = 0;
 static int sa_forced = -1;
