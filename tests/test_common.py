@@ -122,6 +122,13 @@ ASYMMETRIC_FIT_TRANSFORM = (
     "fit_transform returns the learned database codes of the training set, "
     "transform the query codes: they differ by design (asymmetric hashing)"
 )
+FLOAT32_ROUNDOFF = (
+    "decision_function returns the float32 network's outputs: BLAS round-off "
+    "(about 1e-7 relative) depends on which rows share a matrix product, which the "
+    "check's atol=1e-9 does not allow for (seen once in a full run); transform's "
+    "signs pass the same check, and tests/test_decision_function.py checks the "
+    "values row-wise with a float32 tolerance"
+)
 PIPELINE_STEPS = "known Pipeline limitation: fit replaces `steps` with fitted clones"
 PIPELINE_SPARSE = (
     "Pipeline's sparse tag is the AND over its steps (documented as possibly wrong in "
@@ -158,6 +165,15 @@ def expected_failed_checks(estimator):
             "check_transformer_general": ASYMMETRIC_FIT_TRANSFORM,
             "check_transformer_data_not_an_array": ASYMMETRIC_FIT_TRANSFORM,
         }
+    if isinstance(estimator, NeuralProxyHash):
+        # non-strict: the checks pass in most runs
+        return dict.fromkeys(
+            (
+                "check_methods_sample_order_invariance",
+                "check_methods_subset_invariance",
+            ),
+            FLOAT32_ROUNDOFF,
+        )
     if hasattr(estimator, "steps"):
         return _pipeline_failures(estimator)
     return {}
