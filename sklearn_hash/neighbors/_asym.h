@@ -276,7 +276,12 @@ SA_DEFINE_SCALAR(sa_builtin, , SH_POPCNT_BUILTIN)
  * (offset, score) pairs in increasing offset order. */
 #define SA_LUT_CODES 64      /* codes per block */
 #define SA_LUT_MAX_PLANES 6
-#define SA_LUT_MIN_QUERIES 4 /* fewer queries per chunk: the rows, as stored */
+/* Fewer queries per chunk than this use the rows, as stored. One query pays
+ * the whole layout of each chunk: on Zen 3 (AVX2) that still beats the rows
+ * up to 48-byte codes (1 query, ns a code: 8 bytes 1.6 vs 3.8, 16: 2.7 vs
+ * 5.7, 48: 8.5 vs 10.0) but not at 96 and 128 bytes (19.9 vs 13.3, 26.0 vs
+ * 17.5), where blocks of 4 queries are needed. */
+#define SA_LUT_MIN_QUERIES(nb) ((nb) <= 48 ? 1 : 4)
 /* bytes of one query's tables, and of the blocked layout of n codes */
 #define SA_TABLE_BYTES(nb) (32 * (nb))
 #define SA_BLOCKED_BYTES(n, nb) ((((n) + 63) / 64) * 128 * (nb))
@@ -671,7 +676,7 @@ SH_TARGET(SA_AVX512BW) static void sa_scan_avx512bw(const uint8_t *tables, int n
  * Row paths score codes as stored (one query at a time); LUT variants scan
  * blocked chunks for a block of queries, and fall back to a row path for
  * queries whose scores the tables cannot hold and for blocks of fewer than
- * SA_LUT_MIN_QUERIES queries (the measured best row path of the width, or,
+ * SA_LUT_MIN_QUERIES(nb) queries (the measured best row path of the width, or,
  * when the variant is forced, its `fallback`). */
 typedef struct {
     const char *name;
@@ -957,7 +962,7 @@ SH_MAYBE_UNUSED static int sa_row_index(int v, int64_t nb) { return sa_row_for(v
 /* whether variant v scans a block of n_queries queries of n_planes planes
  * over blocked chunks (else its row path scores them) */
 SH_MAYBE_UNUSED static int sa_uses_lut(int v, int n_planes, int64_t nb, int64_t n_queries) {
-    return sa_is_lut_path(v) && sa_lut_fits(n_planes, nb) && n_queries >= SA_LUT_MIN_QUERIES;
+    return sa_is_lut_path(v) && sa_lut_fits(n_planes, nb) && n_queries >= SA_LUT_MIN_QUERIES(nb);
 }
 
 SH_MAYBE_UNUSED static int sa_is_lut(int v) { return sa_is_lut_path(v); }
