@@ -16,6 +16,7 @@ import sys
 from threadpoolctl import threadpool_limits
 
 from .metrics._evaluate import evaluate_asymmetric, evaluate_hasher, evaluate_rerank
+from .neighbors._asym_kernels import MAX_PLANES
 
 
 def _method_factories():
@@ -107,9 +108,11 @@ def _query_bits(text):
     """--asymmetric value: 1..8, or 'float' (None)."""
     if text == "float":
         return None
-    if text.isdigit() and 1 <= int(text) <= 8:
+    if text.isdigit() and 1 <= int(text) <= MAX_PLANES:
         return int(text)
-    raise argparse.ArgumentTypeError(f"expected 1-8 or 'float', got {text!r}")
+    raise argparse.ArgumentTypeError(
+        f"expected 1-{MAX_PLANES} or 'float', got {text!r}"
+    )
 
 
 def _asym_label(name, query_bits):

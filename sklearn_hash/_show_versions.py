@@ -16,7 +16,10 @@ def show_versions():
     far, the path in use for a batch of queries (``blocked`` when the path
     rearranges each database chunk for them) and for single queries, and how
     each was chosen (``measured``, ``forced`` or ``only path``); reporting it
-    measures those widths if they were not yet (a few milliseconds).
+    measures those widths if they were not yet (a few milliseconds). The
+    asymmetric path line does the same for the kernels of
+    :class:`~sklearn_hash.AsymmetricNeighbors` (forced by
+    ``SKLEARN_HASH_ASYM_PATH``), for 64 to 768 bits.
 
     Returns
     -------
@@ -38,7 +41,7 @@ def show_versions():
 
     from ._compat import _openmp_effective_n_threads
     from ._version import __version__
-    from .neighbors import _kernels
+    from .neighbors import _asym_kernels, _kernels
 
     info = {
         "python": sys.version.split()[0],
@@ -50,6 +53,8 @@ def show_versions():
         "scikit-learn": sklearn.__version__,
         "popcount path": _kernels.popcount_path(),
         "popcount path by width": _paths_by_width(_kernels),
+        "asymmetric path": _asym_kernels.forced_asym_path(),
+        "asymmetric by width": _asym_paths_by_width(_asym_kernels),
         "openmp threads": _openmp_effective_n_threads(),
     }
     for name, value in info.items():
@@ -81,6 +86,16 @@ def cpu_description():
     have = " ".join(flag for flag in _SIMD_FLAGS if flag in flags)
     missing = " ".join(flag for flag in _SIMD_FLAGS if flag not in flags)
     return f"{model} ({family}); {have}" + (f"; no {missing}" if missing else "")
+
+
+def _asym_paths_by_width(kernels):
+    """'64 bits: avx2 lut (measured); ...' for the common widths (measured now
+    if not yet)."""
+    parts = []
+    for n_bytes in (8, 16, 32, 48, 64, 96):
+        path = kernels.asym_path(n_bytes)
+        parts.append(f"{8 * n_bytes} bits: {path} ({kernels.asym_path_how(n_bytes)})")
+    return "; ".join(parts)
 
 
 def _paths_by_width(kernels):

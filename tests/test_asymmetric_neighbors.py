@@ -101,14 +101,37 @@ def test_quantized_search_equals_reference(query_bits, nbits):
 def test_float_search_equals_reference_with_exact_sums(nbits):
     rng = np.random.default_rng(nbits)
     database = _tied_data(250, nbits, 30, rng, dyadic=True)
-    queries = np.round(rng.standard_normal((9, nbits)) * 8) / 8
+    # multiples of 1/8 below 4 in magnitude, and a 4: the values divided by
+    # their largest magnitude stay dyadic, so float32 sums of them are exact
+    queries = np.clip(np.round(rng.standard_normal((9, nbits)) * 8) / 8, -3.875, 3.875)
+    queries[:, 0] = 4.0
     queries[0] = database[3]  # distance exactly 0 to every copy of row 3
+    queries[0, 0] = 4.0 if database[3, 0] > 0 else -4.0
     search = AsymmetricNeighbors(FixedValues(nbits), n_neighbors=40, query_bits=None)
     distances, indices = search.fit(database).kneighbors(queries)
     want_d, want_i = reference_kneighbors(queries, database > 0, None, 40)
     np.testing.assert_array_equal(indices, want_i)
-    np.testing.assert_array_equal(distances, want_d.astype(np.float32))
-    assert distances[0, 0] == 0 and (database[indices[0, :2]] > 0).all(axis=0).any()
+    np.testing.assert_array_equal(distances, want_d)
+    assert distances[0, 0] == 0
+
+
+@pytest.mark.parametrize("scale", [1e-45, 1e-30, 1e30, 1e37])
+def test_float_and_quantized_search_at_extreme_scales(scale):
+    """The float tables are built on each query's values divided by their largest
+    magnitude: neither overflow to inf nor underflow to 0 loses the ranking."""
+    rng = np.random.default_rng(11)
+    database = rng.standard_normal((300, 64))
+    queries = rng.standard_normal((5, 64))
+    for query_bits in (None, 4):
+        search = AsymmetricNeighbors(
+            FixedValues(64), n_neighbors=8, query_bits=query_bits
+        )
+        search.fit(database)
+        want_d, want_i = search.kneighbors(queries)
+        got_d, got_i = search.kneighbors(queries * scale)
+        np.testing.assert_array_equal(got_i, want_i)
+        np.testing.assert_allclose(got_d, want_d * scale, rtol=1e-5)
+        assert np.isfinite(got_d).all() and (got_i < 300).all()
 
 
 def test_one_query_bit_is_hamming_search():
@@ -155,18 +178,26 @@ def test_all_zero_query_gives_zero_distances_in_hamming_order():
 
 
 def test_blocks_and_threads_do_not_change_results(monkeypatch):
+    """Query blocks of the estimator (several per call), the kernels' blocks of
+    32 queries split across 2 threads, and database chunks (2,500 codes: more
+    than one) give the results of one thread and one block."""
     rng = np.random.default_rng(2)
-    database = _tied_data(500, 96, 60, rng)
-    queries = rng.standard_normal((70, 96))
+    database = _tied_data(2500, 96, 60, rng)
+    queries = rng.standard_normal((150, 96))
     for query_bits in (4, None):
         search = AsymmetricNeighbors(FixedValues(96), query_bits=query_bits, n_jobs=1)
         want = search.fit(database).kneighbors(queries)
-        monkeypatch.setattr(_asymmetric, "_PLANE_BLOCK", 7)
+        monkeypatch.setattr(_asymmetric, "_PLANE_BLOCK", 70)
         monkeypatch.setattr(_asymmetric, "_TABLE_BLOCK", 3)
         got = search.set_params(n_jobs=2).kneighbors(queries)
         monkeypatch.undo()
         for a, b in zip(got, want):
             np.testing.assert_array_equal(a, b)
+        # and one query at a time (the single-query kernels)
+        single = [search.kneighbors(queries[i : i + 1]) for i in range(0, 150, 37)]
+        for i, (d, j) in zip(range(0, 150, 37), single):
+            np.testing.assert_array_equal(j[0], want[1][i])
+            np.testing.assert_array_equal(d[0], want[0][i])
 
 
 def test_x_none_excludes_each_point_with_hamming_distances():
@@ -326,6 +357,10 @@ def test_rerank_asymmetric_first_stage():
     pool = candidates.predict(queries)
     got = asym.predict(queries)
     assert all(set(g) <= set(p) for g, p in zip(got, pool))
-    # X=None: Hamming candidates among the database codes, self excluded
-    own = asym.kneighbors(n_neighbors=3, return_distance=False)
-    assert not (own == np.arange(600)[:, None]).any()
+    # X=None: Hamming candidates among the database codes either way, self
+    # excluded (only codes and vectors are stored: no query values to score)
+    own = asym.kneighbors(n_neighbors=3)
+    hamming = clone(asym).set_params(first_stage="hamming").fit(X)
+    for a, b in zip(own, hamming.kneighbors(n_neighbors=3)):
+        np.testing.assert_array_equal(a, b)
+    assert not (own[1] == np.arange(600)[:, None]).any()

@@ -21,7 +21,12 @@ from ._asym_kernels import (
     planes_kneighbors,
 )
 from ._hamming import _check_positive_int
-from ._stages import NeighborsPredictScoreMixin, fit_hasher, without_self
+from ._stages import (
+    NeighborsPredictScoreMixin,
+    decision_width,
+    fit_hasher,
+    without_self,
+)
 
 # Queries per call of the bit-plane kernel (their planes: at most 8 x 64
 # bytes each per 64 bytes of code) and of the float kernel (a 1 KB table per
@@ -58,9 +63,12 @@ def quantize_queries(values, query_bits):
 
 
 def byte_tables(values):
-    """Float32 tables (n, n_bytes, 256): entry ``[q, t, v]`` is the weighted
-    disagreement ``sum_i |w_i| [bit_i(v) != (w_i > 0)]`` of byte value ``v``
-    at code byte ``t`` (bits ``8 t .. 8 t + 7``; padding bits weigh 0)."""
+    """Float32 weighted-disagreement tables, one per code byte, of each query.
+
+    Entry ``[q, t, v]`` of the (n, n_bytes, 256) result is
+    ``sum_i |w_i| [bit_i(v) != (w_i > 0)]`` over the bits ``8 t .. 8 t + 7``
+    of byte value ``v`` (padding bits weigh 0).
+    """
     n, nbits = values.shape
     nb = n_bytes(nbits)
     weights = np.zeros((n, 8 * nb))
@@ -94,7 +102,7 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
 
     Parameters
     ----------
-    hasher : estimator with ``fit`` and ``decision_function``
+    hasher : estimator with ``fit``, ``transform`` and ``decision_function``
         Any hasher of this package (or a :class:`~sklearn.pipeline.Pipeline`
         ending in one). It is cloned and fitted on the database by ``fit``,
         whose database codes come from its ``fit_transform`` (for
@@ -111,7 +119,7 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
         Bits per query value: the sign and ``query_bits - 1`` bits of
         magnitude (see Notes), scored by a compiled bit-plane kernel.
         ``None`` scores the float values (byte lookup tables; the reference,
-        several times slower). ``query_bits=1`` is the Hamming distance.
+        several times slower). ``query_bits=1`` ranks by Hamming distance.
     n_jobs : int, default=None
         Threads over queries, with the semantics of scikit-learn's
         OpenMP-based estimators: ``None`` uses every available core, as
@@ -128,7 +136,10 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
     n_bits_ : int
         Code length in bits (columns of the hasher's ``decision_function``).
     index_nbytes_ : int
-        Bytes stored per search: the codes (nothing else is kept per code).
+        Every byte the index stores: the codes, ``n_samples_fit_ *
+        ceil(n_bits_ / 8)``; nothing else is kept per code. (For
+        :class:`HammingNeighbors`, whose codes are its input, the attribute
+        counts only what it builds beside them.)
     n_samples_fit_ : int
         Number of database vectors.
     n_features_in_ : int
@@ -173,13 +184,16 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
     quantized query. Neighbours are ordered by (integer score, index), so
     ties are exact and broken by the smaller index. An all-zero query has
     :math:`\\Delta = 0`: every distance is 0 and the order is the Hamming
-    order. The 2^B levels are those of a B-bit uniform quantizer symmetric
-    about zero (RaBitQ's query uses 2^B levels over [min, max], with
-    randomized rounding).
+    order to the all-zero sign code (with ``query_bits=None``, every code
+    ties and the order is the index order). The 2^B levels are those of a
+    B-bit uniform quantizer symmetric about zero (RaBitQ's query uses 2^B
+    levels over [min, max], with randomized rounding).
 
     ``query_bits=None`` computes :math:`d(w, b)` in float32 through one
     256-entry table per code byte (the sum of a byte's weighted
-    disagreements), added in byte order.
+    disagreements), added in byte order, on the query's values divided by
+    their largest magnitude (so that no scale overflows or underflows
+    float32); the distances are scaled back in float64.
 
     ``kneighbors(X=None)`` searches the database against itself, each point
     excluded from its own result (scikit-learn's rule). Only codes are
@@ -213,7 +227,7 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "hasher": [HasMethods(["fit", "decision_function"])],
+        "hasher": [HasMethods(["fit", "transform", "decision_function"])],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "query_bits": [Interval(Integral, 1, MAX_PLANES, closed="both"), None],
         "n_jobs": [Integral, None],
@@ -244,7 +258,7 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=(np.float64, np.float32))
         hasher, codes = fit_hasher(self.hasher, X)
-        self._set_index(hasher, codes, hasher.decision_function(X[:1]).shape[1])
+        self._set_index(hasher, codes, decision_width(hasher, X))
         return self
 
     def _set_index(self, hasher, codes, n_bits):
@@ -284,7 +298,7 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
 
         Returns
         -------
-        distances : ndarray of shape (n_queries, n_neighbors), dtype float32
+        distances : ndarray of shape (n_queries, n_neighbors), dtype float64
             Weighted Hamming distances of the (quantized) queries, ascending.
             Only if ``return_distance``.
         indices : ndarray of shape (n_queries, n_neighbors), dtype int64
@@ -330,7 +344,7 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
 
     def _value_kneighbors(self, X, k):
         """(distances, indices) of the queries X, in blocks."""
-        distances = np.empty((len(X), k), dtype=np.float32)
+        distances = np.empty((len(X), k), dtype=np.float64)
         indices = np.empty((len(X), k), dtype=np.int64)
         block = _PLANE_BLOCK if self.query_bits is not None else _TABLE_BLOCK
         for start in range(0, len(X), block):
@@ -355,18 +369,25 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
         return scores
 
     def _table_search(self, values, distances, indices):
+        """Float distances of the best codes, in units of ``values``: the
+        tables are built on each query's values divided by their largest
+        magnitude (1 for an all-zero query)."""
+        scale = np.abs(values, dtype=np.float64).max(axis=1, initial=0.0)
+        scale[scale == 0] = 1.0
+        scores = np.empty(distances.shape, dtype=np.float32)
         lut_kneighbors(
-            byte_tables(values),
+            byte_tables(values / scale[:, None]),
             self.codes_,
-            distances,
+            scores,
             indices,
             self._n_threads(len(values)),
         )
+        distances[:] = scores * scale[:, None]
 
     def _code_kneighbors(self, codes, k):
-        """(Hamming distances as float32, indices) of codes taken as queries
+        """(Hamming distances as float64, indices) of codes taken as queries
         with unit weights, in blocks."""
-        distances = np.empty((len(codes), k), dtype=np.float32)
+        distances = np.empty((len(codes), k), dtype=np.float64)
         indices = np.empty((len(codes), k), dtype=np.int64)
         stride = plane_stride(codes.shape[1])
         for start in range(0, len(codes), _PLANE_BLOCK):

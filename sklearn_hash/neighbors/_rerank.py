@@ -20,6 +20,7 @@ from ._rescore import rescore_kneighbors
 from ._stages import (
     NeighborsPredictScoreMixin,
     checked_codes,
+    decision_width,
     fit_hasher,
     without_self,
 )
@@ -86,6 +87,8 @@ class RerankNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
         real values (:class:`AsymmetricNeighbors` with ``query_bits=4``),
         which ranks the true neighbours higher, so fewer candidates reach the
         same recall; it needs a hasher with ``decision_function``.
+        ``kneighbors(X=None)`` has no query values to score (only codes and
+        vectors are stored): its candidates are Hamming ones either way.
     n_jobs : int, default=None
         Threads for both stages, with the semantics of scikit-learn's
         OpenMP-based estimators: ``None`` uses every available core, as
@@ -242,7 +245,7 @@ class RerankNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
             self.index_ = AsymmetricNeighbors._from_fitted(
                 self.hasher_,
                 codes,
-                self.hasher_.decision_function(X[:1]).shape[1],
+                decision_width(self.hasher_, X),
                 n_neighbors=first_k,
                 n_jobs=self.n_jobs,
             )

@@ -49,6 +49,11 @@ def fit_hasher(hasher, X):
     return fitted, checked_codes(fitted.fit_transform(X), len(X), hasher)
 
 
+def decision_width(hasher, X):
+    """Columns of the fitted hasher's ``decision_function`` (its code bits)."""
+    return hasher.decision_function(X[:1]).shape[1]
+
+
 def without_self(own, indices, *columns):
     """Drop each row's own index (scikit-learn's X=None rule).
 
