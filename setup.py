@@ -88,6 +88,16 @@ extensions = [
         ],
     ),
     Extension(
+        "sklearn_hash.neighbors._tanimoto_kernels",
+        ["sklearn_hash/neighbors/_tanimoto_kernels.pyx"],
+        include_dirs=["sklearn_hash/neighbors"],
+        depends=[
+            "sklearn_hash/neighbors/_tanimoto.h",
+            "sklearn_hash/neighbors/_popcount.h",
+            "sklearn_hash/neighbors/_popcount_avx512.h",
+        ],
+    ),
+    Extension(
         "sklearn_hash.neighbors._rescore",
         ["sklearn_hash/neighbors/_rescore.pyx"],
         include_dirs=["sklearn_hash/neighbors"],

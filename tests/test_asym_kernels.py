@@ -8,14 +8,11 @@ way.
 """
 
 import ctypes
-import shutil
-import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import build_emulation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -292,37 +289,10 @@ def test_lut_kneighbors_matches_numpy_with_dyadic_values():
 # -- every path, AVX-512 included, under SIMDe emulation --------------------------
 
 
-def c_compiler():
-    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    return shutil.which(cc) or shutil.which("cc") or shutil.which("gcc")
-
-
 @pytest.fixture(scope="module")
 def emulated(tmp_path_factory):
     """The kernels of _asym.h built against SIMDe, loaded with ctypes."""
-    simde_py = pytest.importorskip(
-        "simde_py", reason="SIMDe headers (pip install simde-py)"
-    )
-    cc = c_compiler()
-    if cc is None or sys.platform == "win32":
-        pytest.skip("no C compiler for the SIMDe harness")
-    lib_path = tmp_path_factory.mktemp("asym_emu") / "libasymemu.so"
-    cmd = [
-        cc,
-        "-O1",
-        "-w",
-        "-shared",
-        "-fPIC",
-        f"-I{simde_py.get_include()}",
-        f"-I{NEIGHBORS}",
-        str(HERE / "asym_emulation.c"),
-        "-o",
-        str(lib_path),
-    ]
-    build = subprocess.run(cmd, check=False, capture_output=True, text=True)
-    if build.returncode != 0:
-        pytest.fail(f"SIMDe harness does not compile:\n{build.stderr[-3000:]}")
-    lib = ctypes.CDLL(str(lib_path))
+    lib = build_emulation(tmp_path_factory, "asym_emulation.c")
     p, i64, s = ctypes.c_void_p, ctypes.c_int64, ctypes.c_char_p
     lib.emu_has_path.argtypes = [s]
     lib.emu_self_test.argtypes = [s]

@@ -77,6 +77,8 @@ ESTIMATORS = [
     *HASHERS,
     HammingNeighbors(),
     HammingNeighbors(algorithm="mih"),
+    HammingNeighbors(metric="jaccard"),
+    HammingNeighbors(metric="jaccard", algorithm="brute"),
     RerankNeighbors(SignHashing()),
     RerankNeighbors(
         LSH(nbits=16, random_state=0), metric="euclidean", vector_dtype="int8"

@@ -9,14 +9,13 @@ and checked the same way, including a full k-NN scan through the fused rows.
 import ctypes
 import heapq
 import os
-import shutil
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import build_emulation
 
 from sklearn_hash import HammingNeighbors
 from sklearn_hash._bits import hamming_kneighbors_reference
@@ -209,37 +208,10 @@ def test_show_versions_reports_the_path_of_every_width(capsys):
 # -- AVX-512 (and every other path) under SIMDe emulation ---------------------------
 
 
-def c_compiler():
-    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    return shutil.which(cc) or shutil.which("cc") or shutil.which("gcc")
-
-
 @pytest.fixture(scope="module")
 def emulated(tmp_path_factory):
     """The kernels of _popcount.h built against SIMDe, loaded with ctypes."""
-    simde_py = pytest.importorskip(
-        "simde_py", reason="SIMDe headers (pip install simde-py)"
-    )
-    cc = c_compiler()
-    if cc is None or sys.platform == "win32":
-        pytest.skip("no C compiler for the SIMDe harness")
-    lib_path = tmp_path_factory.mktemp("emu") / "libemu.so"
-    cmd = [
-        cc,
-        "-O1",
-        "-w",
-        "-shared",
-        "-fPIC",
-        f"-I{simde_py.get_include()}",
-        f"-I{NEIGHBORS}",
-        str(HERE / "kernel_emulation.c"),
-        "-o",
-        str(lib_path),
-    ]
-    build = subprocess.run(cmd, check=False, capture_output=True, text=True)
-    if build.returncode != 0:
-        pytest.fail(f"SIMDe harness does not compile:\n{build.stderr[-3000:]}")
-    lib = ctypes.CDLL(str(lib_path))
+    lib = build_emulation(tmp_path_factory, "kernel_emulation.c")
     p, i64 = ctypes.c_void_p, ctypes.c_int64
     lib.emu_row.argtypes = [ctypes.c_char_p, p, p, i64, i64, p]
     lib.emu_below.argtypes = [ctypes.c_char_p, p, p, i64, i64, ctypes.c_int32, p, p]
