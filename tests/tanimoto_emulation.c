@@ -28,7 +28,7 @@ ST_EXPORT int emu_counts(const char *name, const uint8_t *q, const uint8_t *db, 
 }
 
 /* k-NN of nq queries (rows of `queries`) on path name, as the estimator runs
- * it (blocks of up to ST_QUERY_BLOCK); order may be NULL. c, u, idx: nq x k. */
+ * it (blocks of up to ST_QUERY_BLOCK); codes in scan order, order may be NULL. c, u, idx: nq x k. */
 ST_EXPORT int emu_knn(const char *name, const uint8_t *codes, const int64_t *order,
                       const int32_t *pop, int64_t n, int64_t nb, const uint8_t *queries,
                       const int32_t *qpop, int nq, int64_t k, int use_bounds, int32_t *c,
@@ -38,13 +38,11 @@ ST_EXPORT int emu_knn(const char *name, const uint8_t *codes, const int64_t *ord
     const uint8_t *rows[ST_QUERY_BLOCK];
     int64_t self[ST_QUERY_BLOCK];
     st_item_t *heaps = (st_item_t *)malloc((size_t)(ST_QUERY_BLOCK * k) * sizeof(st_item_t));
-    uint8_t *buf = (uint8_t *)malloc((size_t)(chunk * nb));
     int32_t counts[37];
     int p = st_find_path(name), first, i;
     int64_t j;
-    if (p < 0 || heaps == NULL || buf == NULL) {
+    if (p < 0 || heaps == NULL) {
         free(heaps);
-        free(buf);
         return 0;
     }
     for (first = 0; first < nq; first += ST_QUERY_BLOCK) {
@@ -53,8 +51,7 @@ ST_EXPORT int emu_knn(const char *name, const uint8_t *codes, const int64_t *ord
             rows[i] = queries + (first + i) * nb;
             self[i] = -1;
         }
-        st_knn_block(p, &db, rows, qpop + first, self, m, k, heaps, use_bounds, chunk, buf,
-                     counts);
+        st_knn_block(p, &db, rows, qpop + first, self, m, k, heaps, use_bounds, chunk, counts);
         for (i = 0; i < m; i++)
             for (j = 0; j < k; j++) {
                 c[(first + i) * k + j] = heaps[i * k + j].c;
@@ -63,6 +60,5 @@ ST_EXPORT int emu_knn(const char *name, const uint8_t *codes, const int64_t *ord
             }
     }
     free(heaps);
-    free(buf);
     return 1;
 }

@@ -279,7 +279,7 @@ def test_bad_parameters_raise_clear_errors():
 
 def test_index_nbytes_counts_popcounts_and_order():
     codes = pack_bits(np.eye(16, dtype=bool))
-    assert HammingNeighbors(metric="jaccard").fit(codes).index_nbytes_ == 16 * 12
+    assert HammingNeighbors(metric="jaccard").fit(codes).index_nbytes_ == 16 * 14
     brute = HammingNeighbors(metric="jaccard", algorithm="brute").fit(codes)
     assert brute.index_nbytes_ == 16 * 4
 
@@ -365,13 +365,15 @@ def test_emulated_knn_matches_reference(emulated, path, bounds):
     pop = tk.popcounts(db)
     order = np.argsort(pop, kind="stable").astype(np.int64) if bounds else None
     scan_pop = np.ascontiguousarray(pop[order] if bounds else pop, dtype=np.int32)
+    scan = np.ascontiguousarray(db[order] if bounds else db)
     qpop = tk.popcounts(q)
     k = 9
     c = np.zeros((len(q), k), np.int32)
     u = np.zeros((len(q), k), np.int32)
     idx = np.zeros((len(q), k), np.int64)
     assert emulated.emu_knn(
-        path.encode(), _ptr(db), None if order is None else _ptr(order), _ptr(scan_pop),
+        path.encode(), _ptr(scan), order if order is None else _ptr(order),
+        _ptr(scan_pop),
         len(db), db.shape[1], _ptr(q), _ptr(qpop), len(q), k, int(bounds),
         _ptr(c), _ptr(u), _ptr(idx),
     )  # fmt: skip

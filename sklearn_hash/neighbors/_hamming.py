@@ -146,7 +146,8 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
     index_nbytes_ : int
         Memory of the index beside the codes, in bytes: the hash tables
         (``"hamming"``; 0 when none were built), or the int32 popcounts and,
-        for BitBound, the int64 popcount order (``"jaccard"``).
+        for BitBound, the int64 popcount order and the popcount-ordered copy
+        of the codes (``"jaccard"``).
 
     See Also
     --------
@@ -212,7 +213,8 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
     is below the current k-th best (a chunk whose bound equals it is read:
     a code of equal similarity and smaller index would still enter). Queries
     go in blocks of up to 32 of similar popcount, each chunk read once per
-    block and, in popcount order, gathered into a contiguous buffer first.
+    block. BitBound keeps a copy of the codes in popcount order (counted in
+    ``index_nbytes_``), so that each popcount window is one contiguous run.
     The AND-popcount runs on the fastest of the CPU's paths (AVX-512
     VPOPCNTDQ, AVX2, POPCNT, portable), measured per code width at its first
     search; ``SKLEARN_HASH_TANIMOTO_PATH`` forces one.
@@ -353,7 +355,7 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
     def _search(self):
         """The engine dispatcher for one call (cheap: no copies)."""
         if self.metric == "jaccard":
-            return TanimotoSearch(self.codes_, self._tanimoto, self.n_jobs)
+            return TanimotoSearch(self._tanimoto, self.n_jobs)
         return HammingSearch(
             self.codes_,
             self._tables,

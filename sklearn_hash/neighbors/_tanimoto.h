@@ -361,24 +361,16 @@ static int st_item_order(const void *a, const void *b) {
 /* ---- the scans --------------------------------------------------------------------- */
 #define ST_QUERY_BLOCK 32
 
-/* The database as scanned: `codes` in their stored order, visited in the order
- * `order` (scan position -> stored index; NULL: as stored), with `pop` the
- * popcount at each scan position (ascending when order sorts by popcount). */
+/* The database as scanned: `codes` in scan order (for BitBound a copy
+ * ordered by popcount, so that chunks are contiguous), `order` mapping scan
+ * positions to database indices (NULL: the same), `pop` the popcount at each
+ * scan position (ascending when ordered by popcount). */
 typedef struct {
     const uint8_t *codes;
     const int64_t *order;
     const int32_t *pop;
     int64_t n, nb;
 } st_db_t;
-
-/* the codes at scan positions [s, e), contiguous: gathered into buf if needed */
-static const uint8_t *st_chunk(const st_db_t *db, int64_t s, int64_t e, uint8_t *buf) {
-    int64_t j;
-    if (db->order == NULL) return db->codes + s * db->nb;
-    for (j = s; j < e; j++)
-        memcpy(buf + (j - s) * db->nb, db->codes + db->order[j] * db->nb, (size_t)db->nb);
-    return buf;
-}
 
 /* BitBound of a chunk with popcounts [pmin, pmax] for a query of popcount pq:
  * whether it may hold a code ranking at least level with the heap's worst */
@@ -420,12 +412,11 @@ static void st_knn_chunk(int p, const st_db_t *db, const uint8_t *chunk, int64_t
  * qpop, own index qself or -1), each heap h + i k of k items, sorted at the end.
  * With bounds, the chunks are visited outward from the block's middle popcount
  * and a chunk is scored only for the queries it may help; a direction ends when
- * it can help none (further chunks have bounds no higher). Scratch: chunk * nb
- * bytes (buf) and chunk int32 (counts). */
+ * it can help none (further chunks have bounds no higher). Scratch: chunk
+ * int32 (counts). */
 static void st_knn_block(int p, const st_db_t *db, const uint8_t *const *queries,
                          const int32_t *qpop, const int64_t *qself, int nq, int64_t k,
-                         st_item_t *heaps, int use_bounds, int64_t chunk, uint8_t *buf,
-                         int32_t *counts) {
+                         st_item_t *heaps, int use_bounds, int64_t chunk, int32_t *counts) {
     int64_t size[ST_QUERY_BLOCK];
     int64_t up, down, centre = 0;
     int i, dir, live_up = 1, live_down = 1;
@@ -449,7 +440,6 @@ static void st_knn_block(int p, const st_db_t *db, const uint8_t *const *queries
     while (live_up || live_down) {
         int64_t s, e;
         int need[ST_QUERY_BLOCK], any = 0, beyond = 1;
-        const uint8_t *codes = NULL;
         if ((dir == 0 && live_up) || !live_down) {
             s = up;
             e = up + chunk < db->n ? up + chunk : db->n;
@@ -475,8 +465,7 @@ static void st_knn_block(int p, const st_db_t *db, const uint8_t *const *queries
         }
         for (i = 0; i < nq; i++) {
             if (!need[i]) continue;
-            if (codes == NULL) codes = st_chunk(db, s, e, buf);
-            st_knn_chunk(p, db, codes, s, e, queries[i], qpop[i], qself[i], &heaps[i * k], k,
+            st_knn_chunk(p, db, db->codes + s * db->nb, s, e, queries[i], qpop[i], qself[i], &heaps[i * k], k,
                          &size[i], counts);
         }
         if (dir == 0) {
@@ -513,8 +502,7 @@ SH_INLINE double st_distance(int32_t c, int32_t u) {
 static int st_radius_block(int p, const st_db_t *db, const uint8_t *const *queries,
                            const int32_t *qpop, const int64_t *qself, const int64_t *lo,
                            const int64_t *hi, int nq, double radius, st_hit_t **hits,
-                           int64_t *len, int64_t *cap, int64_t chunk, uint8_t *buf,
-                           int32_t *counts) {
+                           int64_t *len, int64_t *cap, int64_t chunk, int32_t *counts) {
     int64_t first = db->n, last = 0, s, j;
     int i;
     for (i = 0; i < nq; i++) {
@@ -523,12 +511,10 @@ static int st_radius_block(int p, const st_db_t *db, const uint8_t *const *queri
     }
     for (s = first; s < last; s += chunk) {
         const int64_t e = s + chunk < last ? s + chunk : last;
-        const uint8_t *codes = NULL;
         for (i = 0; i < nq; i++) {
             const int64_t a = lo[i] > s ? lo[i] : s, b = hi[i] < e ? hi[i] : e;
             if (a >= b) continue;
-            if (codes == NULL) codes = st_chunk(db, s, e, buf);
-            st_paths[p].row(queries[i], codes + (a - s) * db->nb, b - a, db->nb, counts);
+            st_paths[p].row(queries[i], db->codes + a * db->nb, b - a, db->nb, counts);
             for (j = a; j < b; j++) {
                 const int32_t c = counts[j - a];
                 const double d = st_distance(c, qpop[i] + db->pop[j] - c);

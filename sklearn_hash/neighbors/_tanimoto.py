@@ -19,20 +19,29 @@ _WINDOW_SLACK = 1e-9
 class TanimotoIndex:
     """Popcounts of the database codes and, for BitBound, their order.
 
-    ``order`` lists the codes by increasing popcount (stable: by index within
-    a popcount), ``pop`` the popcount at each scan position; for a plain scan
-    ``order`` is None and ``pop`` follows the stored order.
+    For BitBound, ``codes`` is a copy of the database ordered by increasing
+    popcount (stable: by index within a popcount) so that a popcount window
+    is one contiguous run, ``order`` maps its rows to database indices and
+    ``pop`` holds the popcount of each; for a plain scan ``codes`` are the
+    database codes as given, ``order`` is None.
     """
 
     def __init__(self, codes, bitbound):
         pop = _tanimoto_kernels.popcounts(codes)
-        self.order = np.argsort(pop, kind="stable") if bitbound else None
-        self.pop = pop[self.order] if bitbound else pop
         self.bitbound = bitbound
+        if bitbound:
+            self.order = np.argsort(pop, kind="stable")
+            self.codes = np.ascontiguousarray(codes[self.order])
+            self.pop = pop[self.order]
+        else:
+            self.order, self.codes, self.pop = None, codes, pop
 
     @property
     def nbytes(self):
-        return self.pop.nbytes + (0 if self.order is None else self.order.nbytes)
+        """Bytes held beside the database codes (a sorted copy counts)."""
+        if self.order is None:
+            return self.pop.nbytes
+        return self.pop.nbytes + self.order.nbytes + self.codes.nbytes
 
 
 def tanimoto_distance(c, u):
@@ -51,8 +60,7 @@ class TanimotoSearch:
     most of its queries.
     """
 
-    def __init__(self, codes, index, n_jobs):
-        self.codes = codes
+    def __init__(self, index, n_jobs):
         self.index = index
         self.n_threads = _openmp_effective_n_threads(n_jobs)
 
@@ -74,7 +82,7 @@ class TanimotoSearch:
         qpop, qself, qorder = self._queries(queries, self_offset)
         block = _tanimoto_kernels.query_block(k)
         c, u, indices = _tanimoto_kernels.kneighbors(
-            self.codes,
+            self.index.codes,
             self.index.order,
             self.index.pop,
             queries,
@@ -105,7 +113,7 @@ class TanimotoSearch:
         qpop, qself, qorder = self._queries(queries, self_offset)
         lo, hi = self.windows(qpop, radius)
         return _tanimoto_kernels.radius_neighbors(
-            self.codes,
+            self.index.codes,
             self.index.order,
             self.index.pop,
             queries,

@@ -8,8 +8,9 @@ per-thread scratch and gathers the results.
 
 A query block (up to 32 queries, ordered by popcount by the caller so that
 their popcount windows overlap) reads each database chunk once while it is
-in cache; with a popcount order the chunk is first gathered into a
-contiguous buffer.
+in cache. ``codes`` are the database codes in scan order (for BitBound a
+copy ordered by popcount) and ``order`` maps scan positions to database
+indices (None: the same).
 """
 
 from cython.parallel cimport prange, threadid
@@ -48,13 +49,11 @@ cdef extern from "_tanimoto.h" nogil:
                 int32_t *out)
     void st_knn_block(int p, const st_db_t *db, const uint8_t *const *queries,
                       const int32_t *qpop, const int64_t *qself, int nq, int64_t k,
-                      st_item_t *heaps, int use_bounds, int64_t chunk, uint8_t *buf,
-                      int32_t *counts)
+                      st_item_t *heaps, int use_bounds, int64_t chunk, int32_t *counts)
     int st_radius_block(int p, const st_db_t *db, const uint8_t *const *queries,
                         const int32_t *qpop, const int64_t *qself, const int64_t *lo,
                         const int64_t *hi, int nq, double radius, st_hit_t **hits,
-                        int64_t *len, int64_t *cap, int64_t chunk, uint8_t *buf,
-                        int32_t *counts)
+                        int64_t *len, int64_t *cap, int64_t chunk, int32_t *counts)
 
 PATHS = ("avx512", "avx2", "popcnt", "builtin", "generic")
 
@@ -165,8 +164,8 @@ def kneighbors(const uint8_t[:, ::1] codes, const int64_t[::1] order, const int3
                bint use_bounds, int n_threads):
     """Best k codes of each query by Tanimoto similarity.
 
-    ``order`` maps scan positions to stored indices (None: stored order) and
-    ``pop`` holds the popcount at each scan position (ascending if
+    ``codes`` are in scan order, ``order`` maps scan positions to database
+    indices (None: the same) and ``pop`` holds the popcount at each scan position (ascending if
     ``use_bounds``); ``qself`` is each query's own database index or -1;
     queries are processed in blocks in the order ``qorder``. Returns int32
     arrays ``(c, u)`` (``u = 0`` never: 0 / 0 comes back as 1 / 1) and the
@@ -188,7 +187,6 @@ def kneighbors(const uint8_t[:, ::1] codes, const int64_t[::1] order, const int3
         return c_out, u_out, i_out
     cdef int32_t[:, ::1] cv = c_out, uv = u_out
     cdef int64_t[:, ::1] iv = i_out
-    cdef uint8_t[:, ::1] buf = np.empty((n_threads, rows * nb), dtype=np.uint8)
     cdef int32_t[:, ::1] counts = np.empty((n_threads, rows), dtype=np.int32)
     # heap items of one block, as raw bytes (16 bytes an item)
     cdef uint8_t[:, ::1] heaps = np.empty((n_threads, block * k * sizeof(st_item_t)),
@@ -211,7 +209,7 @@ def kneighbors(const uint8_t[:, ::1] codes, const int64_t[::1] order, const int3
                 qpops[t, i] = qpop[q]
             h = <st_item_t *>&heaps[t, 0]
             st_knn_block(p, &db, qrows, &qpops[t, 0], &qptr[t, block], nq, k, h,
-                         use_bounds, rows, &buf[t, 0], &counts[t, 0])
+                         use_bounds, rows, &counts[t, 0])
             for i in range(nq):
                 q = qorder[b * block + i]
                 for j in range(k):
@@ -242,7 +240,6 @@ def radius_neighbors(const uint8_t[:, ::1] codes, const int64_t[::1] order,
     # per query: its hits (a malloc'd array, freed below) and their number
     cdef int64_t[::1] hit_ptr = np.zeros(n_q, dtype=np.int64)
     cdef int64_t[::1] hit_len = np.zeros(n_q, dtype=np.int64)
-    cdef uint8_t[:, ::1] buf = np.empty((n_threads, rows * nb), dtype=np.uint8)
     cdef int32_t[:, ::1] counts = np.empty((n_threads, rows), dtype=np.int32)
     # per thread and block query: row pointer, hits pointer, own index, lo, hi,
     # number of hits, capacity
@@ -276,7 +273,7 @@ def radius_neighbors(const uint8_t[:, ::1] codes, const int64_t[::1] order,
                                        &info[t, 2 * block], &info[t, 3 * block],
                                        &info[t, 4 * block], nq, radius, hits,
                                        &info[t, 5 * block], &info[t, 6 * block],
-                                       rows, &buf[t, 0], &counts[t, 0]):
+                                       rows, &counts[t, 0]):
                     failed = 1
                 for i in range(nq):
                     q = qorder[b * block + i]
