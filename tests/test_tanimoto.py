@@ -49,7 +49,19 @@ def reference_distances(queries, database):
 
 
 def reference_kneighbors(queries, database, k, exclude_self=False):
-    """Ranked by the exact fraction c / u (Fraction), then by index."""
+    """Ranked by similarity c / u (1 for 0 / 0), then by index. In float64:
+    distinct fractions of denominators below 2**20 differ by more than 2**-40,
+    far above rounding, and equal fractions round alike, so the order is the
+    exact one (checked against Fractions below)."""
+    c, u = reference_cu(queries, database)
+    sim = np.where(u == 0, 1.0, c / np.maximum(u, 1))
+    if exclude_self:
+        np.fill_diagonal(sim, -np.inf)
+    index = np.broadcast_to(np.arange(len(database)), sim.shape)
+    return np.lexsort((index, -sim), axis=1)[:, :k].astype(np.int64)
+
+
+def fraction_kneighbors(queries, database, k):
     c, u = reference_cu(queries, database)
     out = []
     for i in range(len(queries)):
@@ -63,10 +75,18 @@ def reference_kneighbors(queries, database, k, exclude_self=False):
                 j,
             )
             for j in range(len(database))
-            if not (exclude_self and j == i)
         ]
         out.append([j for _, j in sorted(keys)[:k]])
     return np.array(out, dtype=np.int64)
+
+
+def test_float_reference_ranks_as_fractions():
+    rng = np.random.default_rng(12)
+    db = fingerprints(rng, 300, 2048, 0.05, n_empty=3, n_dup=40)
+    q = np.vstack([fingerprints(rng, 20, 2048, 0.05), db[:3]])
+    np.testing.assert_array_equal(
+        reference_kneighbors(q, db, 50), fraction_kneighbors(q, db, 50)
+    )
 
 
 def reference_radius(queries, database, radius):
@@ -76,6 +96,13 @@ def reference_radius(queries, database, radius):
         hits = np.flatnonzero(row <= radius)
         rows.append(hits[np.lexsort((hits, row[hits]))])
     return d, rows
+
+
+@pytest.fixture(params=["dense", "sparse"])
+def layout(request, monkeypatch):
+    """Both database layouts, forced (results must not depend on them)."""
+    monkeypatch.setenv("SKLEARN_HASH_TANIMOTO_LAYOUT", request.param)
+    return request.param
 
 
 @pytest.fixture
@@ -111,13 +138,14 @@ def test_popcounts_match_numpy():
 @pytest.mark.parametrize("algorithm", ["brute", "bitbound", "auto"])
 @pytest.mark.parametrize("nbits", [8, 64, 100, 2048])
 @pytest.mark.parametrize("k", [1, 10])
-def test_kneighbors_match_the_reference(algorithm, nbits, k):
+def test_kneighbors_match_the_reference(algorithm, nbits, k, layout):
     rng = np.random.default_rng(nbits + k)
     density = 0.02 if nbits == 2048 else 0.3
     db = fingerprints(rng, 400, nbits, density, n_empty=3, n_dup=40)
     q = np.vstack([fingerprints(rng, 37, nbits, density), db[:3], db[[10, 50]]])
     nn = HammingNeighbors(n_neighbors=k, metric="jaccard", algorithm=algorithm)
     distances, indices = nn.fit(db).kneighbors(q)
+    assert nn._tanimoto.layout == layout
     expected = reference_kneighbors(q, db, k)
     np.testing.assert_array_equal(indices, expected)
     d = reference_distances(q, db)
@@ -126,7 +154,7 @@ def test_kneighbors_match_the_reference(algorithm, nbits, k):
 
 
 @pytest.mark.parametrize("algorithm", ["brute", "bitbound"])
-def test_x_none_excludes_each_point_and_k_equals_n_minus_one(algorithm):
+def test_x_none_excludes_each_point_and_k_equals_n_minus_one(algorithm, layout):
     rng = np.random.default_rng(1)
     db = fingerprints(rng, 70, 40, 0.3, n_empty=2, n_dup=10)
     nn = HammingNeighbors(metric="jaccard", algorithm=algorithm).fit(db)
@@ -141,7 +169,7 @@ def test_x_none_excludes_each_point_and_k_equals_n_minus_one(algorithm):
 
 @pytest.mark.parametrize("algorithm", ["brute", "bitbound"])
 @pytest.mark.parametrize("radius", [0.0, 0.3, 0.5, 0.75, 1.0, 2.5])
-def test_radius_neighbors_match_the_reference(algorithm, radius):
+def test_radius_neighbors_match_the_reference(algorithm, radius, layout):
     rng = np.random.default_rng(2)
     db = fingerprints(rng, 300, 96, 0.15, n_empty=3, n_dup=30)
     q = np.vstack([fingerprints(rng, 40, 96, 0.15), db[:2], db[[7, 8]]])
@@ -153,7 +181,7 @@ def test_radius_neighbors_match_the_reference(algorithm, radius):
         np.testing.assert_array_equal(distances[i], d[i, expected[i]])
 
 
-def test_radius_on_exact_fractions():
+def test_radius_on_exact_fractions(layout):
     """radius = 1 - c / u exactly (as a double) keeps that code: 1/3, 2/3."""
     db = pack_bits([[1, 1, 1, 0, 0, 0], [1, 0, 0, 0, 0, 0], [1, 1, 0, 0, 0, 0]])
     q = pack_bits([[1, 1, 1, 0, 0, 0]])
@@ -165,7 +193,7 @@ def test_radius_on_exact_fractions():
         np.testing.assert_array_equal(indices[0], [0, 2, 1])
 
 
-def test_empty_fingerprints_follow_scikit_learn():
+def test_empty_fingerprints_follow_scikit_learn(layout):
     """0 / 0: two empty fingerprints are at distance 0, as scikit-learn's
     jaccard; an empty one is at distance 1 from any other."""
     bits = np.array([[0, 0, 0, 0], [0, 0, 0, 0], [1, 0, 1, 0], [1, 1, 1, 1]], bool)
@@ -216,7 +244,7 @@ def test_measured_choice_is_a_usable_path():
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
-def test_threads_and_many_blocks_are_exact(n_jobs):
+def test_threads_and_many_blocks_are_exact(n_jobs, layout):
     rng = np.random.default_rng(5)
     db = fingerprints(rng, 3000, 128, 0.1, n_empty=5, n_dup=300)
     q = fingerprints(rng, 150, 128, 0.1)
@@ -240,9 +268,20 @@ def test_threads_and_many_blocks_are_exact(n_jobs):
     k=st.integers(1, 12),
     radius=st.sampled_from([0.0, 0.2, 0.5, 0.9, 1.0]),
     algorithm=st.sampled_from(["brute", "bitbound"]),
+    layout=st.sampled_from(["dense", "sparse"]),
     seed=st.integers(0, 2**16),
 )
 def test_fuzz_against_the_reference(
+    nbits, n_db, n_q, density, n_empty, n_dup, k, radius, algorithm, layout, seed
+):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SKLEARN_HASH_TANIMOTO_LAYOUT", layout)
+        _check_against_the_reference(
+            nbits, n_db, n_q, density, n_empty, n_dup, k, radius, algorithm, seed
+        )
+
+
+def _check_against_the_reference(
     nbits, n_db, n_q, density, n_empty, n_dup, k, radius, algorithm, seed
 ):
     rng = np.random.default_rng(seed)
@@ -256,6 +295,45 @@ def test_fuzz_against_the_reference(
     _, expected = reference_radius(q, db, radius)
     for a, b in zip(got, expected):
         np.testing.assert_array_equal(a, b)
+
+
+def test_sparse_layout_with_dense_queries_falls_back_exactly(monkeypatch):
+    """Queries of more than 255 bits cannot keep byte counts: their blocks run
+    the dense kernel, with the same results."""
+    monkeypatch.setenv("SKLEARN_HASH_TANIMOTO_LAYOUT", "sparse")
+    rng = np.random.default_rng(9)
+    db = np.vstack(
+        [fingerprints(rng, 200, 2048, 0.01), fingerprints(rng, 50, 2048, 0.3)]
+    )
+    q = np.vstack([fingerprints(rng, 40, 2048, 0.01), fingerprints(rng, 40, 2048, 0.3)])
+    for algorithm in ("brute", "bitbound"):
+        nn = HammingNeighbors(n_neighbors=7, metric="jaccard", algorithm=algorithm)
+        indices = nn.fit(db).kneighbors(q, return_distance=False)
+        assert nn._tanimoto.layout == "sparse"
+        np.testing.assert_array_equal(indices, reference_kneighbors(q, db, 7))
+        _, got = nn.radius_neighbors(q, radius=0.8)
+        for a, b in zip(got, reference_radius(q, db, 0.8)[1]):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_sparse_layout_lists_the_set_bits():
+    rng = np.random.default_rng(10)
+    codes = fingerprints(rng, 30, 77, 0.2, n_empty=2)
+    pos, start = tk.sparse_layout(codes, tk.popcounts(codes))
+    bits = unpack_bits(codes, 8 * codes.shape[1])
+    for j in range(len(codes)):
+        np.testing.assert_array_equal(
+            pos[start[j] : start[j + 1]], np.flatnonzero(bits[j])
+        )
+
+
+def test_auto_layout_is_measured_and_sparse_wins_on_fingerprints(monkeypatch):
+    monkeypatch.delenv("SKLEARN_HASH_TANIMOTO_LAYOUT", raising=False)
+    rng = np.random.default_rng(11)
+    nn = HammingNeighbors(metric="jaccard").fit(fingerprints(rng, 3000, 2048, 0.02))
+    timings = nn._tanimoto.sample_seconds
+    assert set(timings) == {"dense", "sparse"}
+    assert nn._tanimoto.layout == min(timings, key=timings.get)
 
 
 def test_bad_parameters_raise_clear_errors():
@@ -279,9 +357,16 @@ def test_bad_parameters_raise_clear_errors():
 
 def test_index_nbytes_counts_popcounts_and_order():
     codes = pack_bits(np.eye(16, dtype=bool))
-    assert HammingNeighbors(metric="jaccard").fit(codes).index_nbytes_ == 16 * 14
-    brute = HammingNeighbors(metric="jaccard", algorithm="brute").fit(codes)
-    assert brute.index_nbytes_ == 16 * 4
+    # one bit a code: 2 bytes of position and 8 of offset (plus one offset)
+    sparse = 16 * 2 + 17 * 8
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SKLEARN_HASH_TANIMOTO_LAYOUT", "dense")
+        assert HammingNeighbors(metric="jaccard").fit(codes).index_nbytes_ == 16 * 14
+        brute = HammingNeighbors(metric="jaccard", algorithm="brute").fit(codes)
+        assert brute.index_nbytes_ == 16 * 4
+        patch.setenv("SKLEARN_HASH_TANIMOTO_LAYOUT", "sparse")
+        brute = HammingNeighbors(metric="jaccard", algorithm="brute").fit(codes)
+        assert brute.index_nbytes_ == 16 * 4 + sparse
 
 
 def test_radius_graph_feeds_dbscan_like_sklearn():
@@ -323,7 +408,8 @@ def emulated(tmp_path_factory):
     lib.emu_has_path.argtypes = [s]
     lib.emu_self_test.argtypes = [s]
     lib.emu_counts.argtypes = [s, p, p, i64, i64, p]
-    lib.emu_knn.argtypes = [s, p, p, p, i64, i64, p, p, ctypes.c_int, i64,
+    lib.emu_sparse_self_test.argtypes = [s]
+    lib.emu_knn.argtypes = [s, s, p, p, p, p, p, i64, i64, p, p, ctypes.c_int, i64,
                             ctypes.c_int, p, p, p]  # fmt: skip
     return lib
 
@@ -356,9 +442,18 @@ def test_emulated_counts(emulated, path, nb):
         np.testing.assert_array_equal(out, c[i])
 
 
-@pytest.mark.parametrize("path", EMULATED)
+@pytest.mark.parametrize("sparse", ["avx2 sparse", "generic sparse"])
+def test_emulated_sparse_variant_passes_the_self_test(emulated, sparse):
+    assert emulated.emu_sparse_self_test(sparse.encode())
+
+
+@pytest.mark.parametrize(
+    "path, sparse",
+    [(p, None) for p in EMULATED]
+    + [("generic", "avx2 sparse"), ("generic", "generic sparse")],
+)
 @pytest.mark.parametrize("bounds", [False, True])
-def test_emulated_knn_matches_reference(emulated, path, bounds):
+def test_emulated_knn_matches_reference(emulated, path, sparse, bounds):
     rng = np.random.default_rng(8)
     db = fingerprints(rng, 333, 256, 0.05, n_empty=2, n_dup=40)
     q = np.ascontiguousarray(np.vstack([fingerprints(rng, 40, 256, 0.05), db[:2]]))
@@ -366,14 +461,15 @@ def test_emulated_knn_matches_reference(emulated, path, bounds):
     order = np.argsort(pop, kind="stable").astype(np.int64) if bounds else None
     scan_pop = np.ascontiguousarray(pop[order] if bounds else pop, dtype=np.int32)
     scan = np.ascontiguousarray(db[order] if bounds else db)
+    pos, start = tk.sparse_layout(scan, scan_pop)
     qpop = tk.popcounts(q)
     k = 9
     c = np.zeros((len(q), k), np.int32)
     u = np.zeros((len(q), k), np.int32)
     idx = np.zeros((len(q), k), np.int64)
     assert emulated.emu_knn(
-        path.encode(), _ptr(scan), order if order is None else _ptr(order),
-        _ptr(scan_pop),
+        path.encode(), None if sparse is None else sparse.encode(), _ptr(scan),
+        order if order is None else _ptr(order), _ptr(scan_pop), _ptr(pos), _ptr(start),
         len(db), db.shape[1], _ptr(q), _ptr(qpop), len(q), k, int(bounds),
         _ptr(c), _ptr(u), _ptr(idx),
     )  # fmt: skip

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._compat import Interval, StrOptions, _fit_context
 from ._dispatcher import HammingSearch, build_tables
 from ._graph import check_graph_mode, kneighbors_graph, neighbors_graph
-from ._tanimoto import TanimotoIndex, TanimotoSearch
+from ._tanimoto import TanimotoIndex, TanimotoSearch, _layout_request
 
 
 def check_codes(estimator, X, *, reset, name="X"):
@@ -310,7 +310,9 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
     def _fit_jaccard(self):
         self._tables = self._auto = None
         self._fit_method = "brute" if self.algorithm == "brute" else "bitbound"
-        self._tanimoto = TanimotoIndex(self.codes_, self._fit_method == "bitbound")
+        self._tanimoto = TanimotoIndex(
+            self.codes_, self._fit_method == "bitbound", _layout_request()
+        )
         self.n_tables_ = 0
         self.index_nbytes_ = self._tanimoto.nbytes
         return self

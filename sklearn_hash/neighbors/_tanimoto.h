@@ -370,6 +370,10 @@ typedef struct {
     const int64_t *order;
     const int32_t *pop;
     int64_t n, nb;
+    /* the set bits of code j (scan order) are pos[start[j] .. start[j + 1]);
+     * NULL: the dense kernels only */
+    const uint16_t *pos;
+    const int64_t *start;
 } st_db_t;
 
 /* BitBound of a chunk with popcounts [pmin, pmax] for a query of popcount pq:
@@ -377,6 +381,23 @@ typedef struct {
 SH_INLINE int st_chunk_may_help(int32_t pq, int32_t pmin, int32_t pmax, const st_item_t *worst) {
     if (pq < pmin) return !st_worse(pq, pmin, -1, worst);
     if (pq > pmax) return !st_worse(pmax, pq, -1, worst);
+    return 1;
+}
+
+/* Offer (c, u) of the code at scan position j to a heap h of *size <= k
+ * items; returns whether it entered. */
+SH_INLINE int st_offer(const st_db_t *db, int64_t j, int32_t c, int32_t u, int64_t self,
+                       st_item_t *h, int64_t k, int64_t *size) {
+    const int64_t idx = db->order == NULL ? j : db->order[j];
+    if (u == 0) c = u = 1;
+    if (idx == self) return 0;
+    if (*size < k) {
+        st_heap_push(h, *size, c, u, idx);
+        (*size)++;
+        return 1;
+    }
+    if (st_worse(c, u, idx, &h[0])) return 0;
+    st_heap_replace(h, k, c, u, idx);
     return 1;
 }
 
@@ -390,37 +411,208 @@ static void st_knn_chunk(int p, const st_db_t *db, const uint8_t *chunk, int64_t
     if (*size == k) wc = h[0].c, wu = h[0].u;
     for (j = s; j < e; j++) {
         int32_t c = counts[j - s], u = pq + db->pop[j] - c;
-        int64_t idx;
-        if (u == 0) c = u = 1;
-        /* the common case: strictly below the worst kept */
-        if (*size == k && (int64_t)c * wu < (int64_t)wc * u) continue;
-        idx = db->order == NULL ? j : db->order[j];
-        if (idx == self) continue;
-        if (*size < k) {
-            st_heap_push(h, *size, c, u, idx);
-            (*size)++;
-        } else if (!st_worse(c, u, idx, &h[0])) {
-            st_heap_replace(h, k, c, u, idx);
-        } else {
-            continue;
-        }
-        if (*size == k) wc = h[0].c, wu = h[0].u;
+        /* the common case: strictly below the worst kept (u = 0 is 1 / 1) */
+        if (*size == k && u != 0 && (int64_t)c * wu < (int64_t)wc * u) continue;
+        if (st_offer(db, j, c, u, self, h, k, size) && *size == k) wc = h[0].c, wu = h[0].u;
     }
+}
+
+/* ---- sparse fingerprints: a block of queries per code ------------------------------
+ * Chemical fingerprints set a few per cent of their bits. With the block's
+ * queries as a table E of one 32-byte row per bit position (byte i: that bit
+ * of query i), the counts c of all 32 queries against code b are the byte-wise
+ * sums of the rows of b's set bits: |b| vector adds for 32 queries, where the
+ * dense kernels pay a popcount of every word per query. Bytes hold the counts
+ * while every query of the block has at most 255 bits set (c <= |q|); other
+ * blocks go dense. A code is a candidate for query i when its count reaches
+ * T[|b|][i], the least count that can rank level with the query's k-th best (or
+ * reach the radius), so one compare of 32 bytes rejects most codes for every
+ * query at once. */
+typedef int64_t (*st_sparse_fn)(const uint8_t *E, const st_db_t *db, int64_t s, int64_t e,
+                                int32_t pmin, const uint8_t *T, uint32_t active, int64_t *cand,
+                                uint32_t *masks, uint8_t *counts);
+
+#define ST_DEFINE_SPARSE_GENERIC(NAME, ATTR)                                                    \
+    ATTR static int64_t NAME(const uint8_t *E, const st_db_t *db, int64_t s, int64_t e,         \
+                             int32_t pmin, const uint8_t *T, uint32_t active, int64_t *cand,    \
+                             uint32_t *masks, uint8_t *counts) {                                \
+        int64_t j, t, m = 0;                                                                    \
+        int i;                                                                                  \
+        for (j = s; j < e; j++) {                                                               \
+            uint8_t acc[ST_QUERY_BLOCK];                                                        \
+            const uint8_t *th = T + (int64_t)(db->pop[j] - pmin) * ST_QUERY_BLOCK;             \
+            uint32_t mask = 0;                                                                  \
+            memset(acc, 0, sizeof(acc));                                                        \
+            for (t = db->start[j]; t < db->start[j + 1]; t++) {                                 \
+                const uint8_t *row = E + (int64_t)db->pos[t] * ST_QUERY_BLOCK;                  \
+                for (i = 0; i < ST_QUERY_BLOCK; i++) acc[i] = (uint8_t)(acc[i] + row[i]);       \
+            }                                                                                   \
+            for (i = 0; i < ST_QUERY_BLOCK; i++) mask |= (uint32_t)(acc[i] >= th[i]) << i;      \
+            mask &= active;                                                                     \
+            if (mask) {                                                                         \
+                cand[m] = j;                                                                    \
+                masks[m] = mask;                                                                \
+                memcpy(counts + m * ST_QUERY_BLOCK, acc, ST_QUERY_BLOCK);                       \
+                m++;                                                                            \
+            }                                                                                   \
+        }                                                                                       \
+        return m;                                                                               \
+    }
+
+ST_DEFINE_SPARSE_GENERIC(st_sparse_generic, )
+
+#if defined(SH_X86_DISPATCH)
+SH_TARGET("avx2") static int64_t st_sparse_avx2(const uint8_t *E, const st_db_t *db, int64_t s,
+                                                int64_t e, int32_t pmin, const uint8_t *T,
+                                                uint32_t active, int64_t *cand, uint32_t *masks,
+                                                uint8_t *counts) {
+    int64_t j, t, m = 0;
+    for (j = s; j < e; j++) {
+        const int64_t a = db->start[j], b = db->start[j + 1];
+        /* two accumulators: the adds of a code do not wait on each other */
+        __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256(), acc, th;
+        uint32_t mask;
+        for (t = a; t + 1 < b; t += 2) {
+            acc0 = _mm256_add_epi8(
+                acc0, _mm256_loadu_si256((const __m256i *)(E + (int64_t)db->pos[t] * 32)));
+            acc1 = _mm256_add_epi8(
+                acc1, _mm256_loadu_si256((const __m256i *)(E + (int64_t)db->pos[t + 1] * 32)));
+        }
+        if (t < b)
+            acc0 = _mm256_add_epi8(
+                acc0, _mm256_loadu_si256((const __m256i *)(E + (int64_t)db->pos[t] * 32)));
+        acc = _mm256_add_epi8(acc0, acc1);
+        th = _mm256_loadu_si256((const __m256i *)(T + (int64_t)(db->pop[j] - pmin) * 32));
+        /* acc >= th, unsigned: max(acc, th) == acc */
+        mask = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_max_epu8(acc, th), acc));
+        mask &= active;
+        if (mask) {
+            cand[m] = j;
+            masks[m] = mask;
+            _mm256_storeu_si256((__m256i *)(counts + m * 32), acc);
+            m++;
+        }
+    }
+    return m;
+}
+#endif
+
+typedef struct {
+    const char *name;
+    st_sparse_fn scan;
+} st_sparse_path_t;
+
+static const st_sparse_path_t st_sparse_paths[] = {
+#if defined(SH_X86_DISPATCH)
+    {"avx2 sparse", st_sparse_avx2},
+#endif
+    {"generic sparse", st_sparse_generic},
+};
+#define ST_N_SPARSE ((int)(sizeof(st_sparse_paths) / sizeof(st_sparse_paths[0])))
+
+/* the query table E of a block: row b (32 bytes) holds bit b of each query */
+static void st_query_table(const uint8_t *const *queries, int nq, int64_t nb, uint8_t *E) {
+    int64_t byte;
+    int i;
+    memset(E, 0, (size_t)(8 * nb * ST_QUERY_BLOCK));
+    for (i = 0; i < nq; i++)
+        for (byte = 0; byte < nb; byte++) {
+            unsigned v = queries[i][byte];
+            while (v) {
+                E[(8 * byte + SH_CTZ(v)) * ST_QUERY_BLOCK + i] = 1;
+                v &= v - 1;
+            }
+        }
+}
+
+/* the least count c with which a code of popcount pb can rank level with the
+ * worst kept (c u_w >= c_w u, u = pq + pb - c), capped at 255 */
+SH_INLINE uint8_t st_knn_least(int32_t pq, int32_t pb, const st_item_t *worst) {
+    const int64_t num = (int64_t)worst->c * (pq + pb), den = (int64_t)worst->u + worst->c;
+    const int64_t t = (num + den - 1) / den;
+    return (uint8_t)(t > 255 ? 255 : t);
+}
+
+/* the least count that may reach similarity sim = 1 - radius (c >= sim u),
+ * rounded down by a margin: the exact test follows */
+SH_INLINE uint8_t st_radius_least(int32_t pq, int32_t pb, double sim) {
+    const double t = sim <= 0 ? 0.0 : sim * (pq + pb) / (1.0 + sim) - 1e-6;
+    return (uint8_t)(t <= 0 ? 0 : t >= 255 ? 255 : (int64_t)t);
+}
+
+/* scratch bytes per thread for the sparse scans of nb-byte codes, chunk codes */
+#define ST_SPARSE_SCRATCH(nb, chunk) \
+    ((8 * (nb) * 2 + 1) * ST_QUERY_BLOCK + (chunk) * (8 + 4 + ST_QUERY_BLOCK))
+
+/* the sparse scan of chunk [s, e) for a block: T rows for the chunk's popcounts
+ * from each active query's least count; candidates offered to the heaps */
+static void st_knn_sparse_chunk(int sp, const st_db_t *db, int64_t s, int64_t e,
+                                const int32_t *qpop, const int64_t *qself, int nq, int64_t k,
+                                st_item_t *heaps, int64_t *size, uint32_t active,
+                                uint8_t *scratch, int64_t chunk) {
+    uint8_t *E = scratch, *T = E + 8 * db->nb * ST_QUERY_BLOCK;
+    int64_t *cand = (int64_t *)(T + (8 * db->nb + 1) * ST_QUERY_BLOCK);
+    uint32_t *masks = (uint32_t *)(cand + chunk);
+    uint8_t *counts = (uint8_t *)(masks + chunk);
+    const int32_t pmin = db->pop[s], pmax = db->pop[e - 1 < s ? s : e - 1];
+    int32_t lo = pmin, hi = pmax, pb;
+    int64_t m, n_cand, j;
+    int i;
+    if (db->order == NULL) { /* stored order: popcounts not sorted */
+        for (j = s; j < e; j++) {
+            if (db->pop[j] < lo) lo = db->pop[j];
+            if (db->pop[j] > hi) hi = db->pop[j];
+        }
+    }
+    for (i = 0; i < nq; i++) {
+        if (!(active >> i & 1u)) continue;
+        for (pb = lo; pb <= hi; pb++)
+            T[(pb - lo) * ST_QUERY_BLOCK + i] =
+                size[i] < k ? 0 : st_knn_least(qpop[i], pb, &heaps[i * k]);
+    }
+    n_cand = st_sparse_paths[sp].scan(E, db, s, e, lo, T, active, cand, masks, counts);
+    for (m = 0; m < n_cand; m++) {
+        uint32_t mask = masks[m];
+        j = cand[m];
+        while (mask) {
+            i = SH_CTZ(mask);
+            mask &= mask - 1;
+            {
+                const int32_t c = counts[m * ST_QUERY_BLOCK + i];
+                st_offer(db, j, c, qpop[i] + db->pop[j] - c, qself[i], &heaps[i * k], k,
+                         &size[i]);
+            }
+        }
+    }
+}
+
+/* whether the sparse scan serves this block: a sparse layout, a variant
+ * chosen (sp >= 0), and counts that fit bytes (every query at most 255 bits) */
+static int st_block_is_sparse(int sp, const st_db_t *db, const int32_t *qpop, int nq) {
+    int i;
+    if (sp < 0 || db->pos == NULL) return 0;
+    for (i = 0; i < nq; i++)
+        if (qpop[i] > 255) return 0;
+    return 1;
 }
 
 /* k-NN of a block of nq <= ST_QUERY_BLOCK queries (rows of `queries`, popcounts
  * qpop, own index qself or -1), each heap h + i k of k items, sorted at the end.
  * With bounds, the chunks are visited outward from the block's middle popcount
  * and a chunk is scored only for the queries it may help; a direction ends when
- * it can help none (further chunks have bounds no higher). Scratch: chunk
- * int32 (counts). */
-static void st_knn_block(int p, const st_db_t *db, const uint8_t *const *queries,
+ * it can help none (further chunks have bounds no higher). Dense path p, or the
+ * sparse variant sp (-1: none). Scratch: chunk int32 (counts) and
+ * ST_SPARSE_SCRATCH bytes (sparse). */
+static void st_knn_block(int p, int sp, const st_db_t *db, const uint8_t *const *queries,
                          const int32_t *qpop, const int64_t *qself, int nq, int64_t k,
-                         st_item_t *heaps, int use_bounds, int64_t chunk, int32_t *counts) {
+                         st_item_t *heaps, int use_bounds, int64_t chunk, int32_t *counts,
+                         uint8_t *scratch) {
     int64_t size[ST_QUERY_BLOCK];
     int64_t up, down, centre = 0;
     int i, dir, live_up = 1, live_down = 1;
+    const int sparse = st_block_is_sparse(sp, db, qpop, nq);
     for (i = 0; i < nq; i++) size[i] = 0;
+    if (sparse) st_query_table(queries, nq, db->nb, scratch);
     if (use_bounds) {
         /* the first scan position whose popcount reaches the middle query's */
         int32_t mid = qpop[nq / 2];
@@ -439,7 +631,8 @@ static void st_knn_block(int p, const st_db_t *db, const uint8_t *const *queries
     dir = 0;
     while (live_up || live_down) {
         int64_t s, e;
-        int need[ST_QUERY_BLOCK], any = 0, beyond = 1;
+        uint32_t need = 0;
+        int beyond = 1;
         if ((dir == 0 && live_up) || !live_down) {
             s = up;
             e = up + chunk < db->n ? up + chunk : db->n;
@@ -451,23 +644,26 @@ static void st_knn_block(int p, const st_db_t *db, const uint8_t *const *queries
         }
         for (i = 0; i < nq; i++) {
             const int32_t pmin = db->pop[s], pmax = db->pop[e - 1];
-            need[i] = !use_bounds || size[i] < k ||
-                      st_chunk_may_help(qpop[i], pmin, pmax, &heaps[i * k]);
-            any |= need[i];
+            if (!use_bounds || size[i] < k ||
+                st_chunk_may_help(qpop[i], pmin, pmax, &heaps[i * k]))
+                need |= 1u << i;
             /* outward from here, the chunks only move away from this query */
             beyond &= dir == 0 ? qpop[i] <= pmin : qpop[i] >= pmax;
         }
-        if (!any && beyond) {
+        if (!need && beyond) {
             if (dir == 0) live_up = 0;
             else live_down = 0;
             dir ^= 1;
             continue;
         }
-        for (i = 0; i < nq; i++) {
-            if (!need[i]) continue;
-            st_knn_chunk(p, db, db->codes + s * db->nb, s, e, queries[i], qpop[i], qself[i], &heaps[i * k], k,
-                         &size[i], counts);
-        }
+        if (sparse && need)
+            st_knn_sparse_chunk(sp, db, s, e, qpop, qself, nq, k, heaps, size, need, scratch,
+                                chunk);
+        else
+            for (i = 0; i < nq; i++)
+                if (need >> i & 1u)
+                    st_knn_chunk(p, db, db->codes + s * db->nb, s, e, queries[i], qpop[i],
+                                 qself[i], &heaps[i * k], k, &size[i], counts);
         if (dir == 0) {
             up = e;
             live_up = up < db->n;
@@ -499,43 +695,160 @@ SH_INLINE double st_distance(int32_t c, int32_t u) {
     return u == 0 ? 0.0 : 1.0 - (double)c / (double)u;
 }
 
-static int st_radius_block(int p, const st_db_t *db, const uint8_t *const *queries,
+/* append (c, u) of the code at scan position j to hits[i] if it is within the
+ * radius; 0 when out of memory */
+static int st_add_hit(const st_db_t *db, int64_t j, int32_t c, int32_t pq, int64_t self,
+                      double radius, st_hit_t **hits, int64_t *len, int64_t *cap) {
+    const double d = st_distance(c, pq + db->pop[j] - c);
+    const int64_t idx = db->order == NULL ? j : db->order[j];
+    if (!(d <= radius) || idx == self) return 1;
+    if (*len == *cap) {
+        int64_t grown = *cap ? 2 * *cap : 64;
+        st_hit_t *more = (st_hit_t *)realloc(*hits, (size_t)grown * sizeof(st_hit_t));
+        if (more == NULL) return 0;
+        *hits = more;
+        *cap = grown;
+    }
+    (*hits)[*len].d = d;
+    (*hits)[*len].idx = idx;
+    (*len)++;
+    return 1;
+}
+
+/* the sparse scan of chunk [s, e) for the radius: T from the least counts */
+static int st_radius_sparse_chunk(int sp, const st_db_t *db, int64_t s, int64_t e,
+                                  const int32_t *qpop, const int64_t *qself, int nq,
+                                  double radius, uint32_t active, st_hit_t **hits, int64_t *len,
+                                  int64_t *cap, uint8_t *scratch, int64_t chunk) {
+    uint8_t *E = scratch, *T = E + 8 * db->nb * ST_QUERY_BLOCK;
+    int64_t *cand = (int64_t *)(T + (8 * db->nb + 1) * ST_QUERY_BLOCK);
+    uint32_t *masks = (uint32_t *)(cand + chunk);
+    uint8_t *counts = (uint8_t *)(masks + chunk);
+    int32_t lo = db->pop[s], hi = db->pop[s], pb;
+    int64_t m, n_cand, j;
+    int i;
+    for (j = s; j < e; j++) {
+        if (db->pop[j] < lo) lo = db->pop[j];
+        if (db->pop[j] > hi) hi = db->pop[j];
+    }
+    for (i = 0; i < nq; i++)
+        if (active >> i & 1u)
+            for (pb = lo; pb <= hi; pb++)
+                T[(pb - lo) * ST_QUERY_BLOCK + i] = st_radius_least(qpop[i], pb, 1.0 - radius);
+    n_cand = st_sparse_paths[sp].scan(E, db, s, e, lo, T, active, cand, masks, counts);
+    for (m = 0; m < n_cand; m++) {
+        uint32_t mask = masks[m];
+        j = cand[m];
+        while (mask) {
+            i = SH_CTZ(mask);
+            mask &= mask - 1;
+            if (!st_add_hit(db, j, counts[m * ST_QUERY_BLOCK + i], qpop[i], qself[i], radius,
+                            &hits[i], &len[i], &cap[i]))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+static int st_radius_block(int p, int sp, const st_db_t *db, const uint8_t *const *queries,
                            const int32_t *qpop, const int64_t *qself, const int64_t *lo,
                            const int64_t *hi, int nq, double radius, st_hit_t **hits,
-                           int64_t *len, int64_t *cap, int64_t chunk, int32_t *counts) {
+                           int64_t *len, int64_t *cap, int64_t chunk, int32_t *counts,
+                           uint8_t *scratch) {
     int64_t first = db->n, last = 0, s, j;
     int i;
+    const int sparse = st_block_is_sparse(sp, db, qpop, nq);
+    if (sparse) st_query_table(queries, nq, db->nb, scratch);
     for (i = 0; i < nq; i++) {
         if (lo[i] < hi[i] && lo[i] < first) first = lo[i];
         if (lo[i] < hi[i] && hi[i] > last) last = hi[i];
     }
     for (s = first; s < last; s += chunk) {
         const int64_t e = s + chunk < last ? s + chunk : last;
+        uint32_t active = 0;
+        for (i = 0; i < nq; i++)
+            if (lo[i] < e && hi[i] > s) active |= 1u << i;
+        if (sparse) {
+            /* the whole chunk for every active query: outside its window no
+             * code can reach the radius, the exact test rejects it */
+            if (active && !st_radius_sparse_chunk(sp, db, s, e, qpop, qself, nq, radius, active,
+                                                  hits, len, cap, scratch, chunk))
+                return 0;
+            continue;
+        }
         for (i = 0; i < nq; i++) {
             const int64_t a = lo[i] > s ? lo[i] : s, b = hi[i] < e ? hi[i] : e;
             if (a >= b) continue;
             st_paths[p].row(queries[i], db->codes + a * db->nb, b - a, db->nb, counts);
-            for (j = a; j < b; j++) {
-                const int32_t c = counts[j - a];
-                const double d = st_distance(c, qpop[i] + db->pop[j] - c);
-                const int64_t idx = db->order == NULL ? j : db->order[j];
-                if (!(d <= radius) || idx == qself[i]) continue;
-                if (len[i] == cap[i]) {
-                    int64_t grown = cap[i] ? 2 * cap[i] : 64;
-                    st_hit_t *more = (st_hit_t *)realloc(hits[i], (size_t)grown * sizeof(st_hit_t));
-                    if (more == NULL) return 0;
-                    hits[i] = more;
-                    cap[i] = grown;
-                }
-                hits[i][len[i]].d = d;
-                hits[i][len[i]].idx = idx;
-                len[i]++;
-            }
+            for (j = a; j < b; j++)
+                if (!st_add_hit(db, j, counts[j - a], qpop[i], qself[i], radius, &hits[i],
+                                &len[i], &cap[i]))
+                    return 0;
         }
     }
     for (i = 0; i < nq; i++)
         if (len[i] > 1) qsort(hits[i], (size_t)len[i], sizeof(st_hit_t), st_hit_order);
     return 1;
 }
+
+/* ---- the sparse variants: self-test and measured choice ----------------------------- */
+static int st_sparse_usable[8];
+static int st_sparse_ready = 0;
+
+/* sparse variant q against the generic one on random sparse codes */
+static int st_sparse_self_test(int q) {
+    enum { N = 50, NB = 40 };
+    uint8_t codes[N * NB], E[8 * NB * ST_QUERY_BLOCK], T[(8 * NB + 1) * ST_QUERY_BLOCK];
+    uint8_t counts_a[N * ST_QUERY_BLOCK], counts_b[N * ST_QUERY_BLOCK];
+    const uint8_t *rows[ST_QUERY_BLOCK];
+    uint16_t pos[N * NB * 8];
+    int64_t start[N + 1], cand_a[N], cand_b[N], na, nb_, j, m = 0;
+    int32_t pop[N];
+    uint32_t masks_a[N], masks_b[N];
+    uint64_t seed = 11;
+    int i, ok = 1;
+    st_db_t db = {codes, NULL, pop, N, NB, pos, start};
+    for (j = 0; j < N * NB; j++) codes[j] = (uint8_t)(sh_xorshift(&seed) & sh_xorshift(&seed));
+    for (j = 0; j < N; j++) {
+        start[j] = m;
+        pop[j] = 0;
+        for (i = 0; i < 8 * NB; i++)
+            if (codes[j * NB + i / 8] >> (i % 8) & 1) pos[m++] = (uint16_t)i, pop[j]++;
+    }
+    start[N] = m;
+    for (i = 0; i < ST_QUERY_BLOCK; i++) rows[i] = codes + (i % N) * NB;
+    st_query_table(rows, ST_QUERY_BLOCK, NB, E);
+    for (j = 0; j < (8 * NB + 1) * ST_QUERY_BLOCK; j++) T[j] = (uint8_t)(sh_xorshift(&seed) % 24);
+    na = st_sparse_paths[q].scan(E, &db, 0, N, 0, T, 0xfffffffbu, cand_a, masks_a, counts_a);
+    nb_ = st_sparse_generic(E, &db, 0, N, 0, T, 0xfffffffbu, cand_b, masks_b, counts_b);
+    ok = na == nb_;
+    for (j = 0; ok && j < na; j++)
+        ok = cand_a[j] == cand_b[j] && masks_a[j] == masks_b[j] &&
+             memcmp(counts_a + j * ST_QUERY_BLOCK, counts_b + j * ST_QUERY_BLOCK,
+                    ST_QUERY_BLOCK) == 0;
+    return ok;
+}
+
+static void st_init_sparse(void) {
+    int q;
+    if (st_sparse_ready) return;
+    for (q = 0; q < ST_N_SPARSE; q++) {
+        const char *name = st_sparse_paths[q].name;
+        int cpu = strcmp(name, "avx2 sparse") != 0 || st_path_available("avx2");
+        st_sparse_usable[q] = cpu && st_sparse_self_test(q);
+    }
+    st_sparse_ready = 1;
+}
+
+/* the first usable sparse variant (the list is fastest first), -1 if none */
+static int st_sparse_index(void) {
+    int q;
+    st_init_sparse();
+    for (q = 0; q < ST_N_SPARSE; q++)
+        if (st_sparse_usable[q]) return q;
+    return -1;
+}
+
+static const char *st_sparse_name(int q) { return q < 0 ? "" : st_sparse_paths[q].name; }
 
 #endif

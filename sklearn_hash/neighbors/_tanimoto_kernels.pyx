@@ -14,7 +14,7 @@ indices (None: the same).
 """
 
 from cython.parallel cimport prange, threadid
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t
 from libc.stdlib cimport free
 
 import numpy as np
@@ -26,6 +26,8 @@ cdef extern from "_tanimoto.h" nogil:
         const int32_t *pop
         int64_t n
         int64_t nb
+        const uint16_t *pos
+        const int64_t *start
     ctypedef struct st_item_t:
         int32_t c
         int32_t u
@@ -47,13 +49,18 @@ cdef extern from "_tanimoto.h" nogil:
     void st_init_usable()
     void st_row(int p, const uint8_t *q, const uint8_t *db, int64_t n, int64_t nb,
                 int32_t *out)
-    void st_knn_block(int p, const st_db_t *db, const uint8_t *const *queries,
+    int st_sparse_index()
+    const char *st_sparse_name(int q)
+    int64_t ST_SPARSE_SCRATCH(int64_t nb, int64_t chunk)
+    void st_knn_block(int p, int sp, const st_db_t *db, const uint8_t *const *queries,
                       const int32_t *qpop, const int64_t *qself, int nq, int64_t k,
-                      st_item_t *heaps, int use_bounds, int64_t chunk, int32_t *counts)
-    int st_radius_block(int p, const st_db_t *db, const uint8_t *const *queries,
+                      st_item_t *heaps, int use_bounds, int64_t chunk, int32_t *counts,
+                      uint8_t *scratch)
+    int st_radius_block(int p, int sp, const st_db_t *db, const uint8_t *const *queries,
                         const int32_t *qpop, const int64_t *qself, const int64_t *lo,
                         const int64_t *hi, int nq, double radius, st_hit_t **hits,
-                        int64_t *len, int64_t *cap, int64_t chunk, int32_t *counts)
+                        int64_t *len, int64_t *cap, int64_t chunk, int32_t *counts,
+                        uint8_t *scratch)
 
 PATHS = ("avx512", "avx2", "popcnt", "builtin", "generic")
 
@@ -147,18 +154,64 @@ def popcounts(const uint8_t[:, ::1] codes):
     return np.asarray(out)
 
 
+def sparse_variant():
+    """The sparse scan variant this CPU runs (``""`` if none passed its
+    self-test)."""
+    return st_sparse_name(st_sparse_index()).decode()
+
+
+MAX_SPARSE_BITS = 65536  # bit positions are stored as uint16
+
+
+def sparse_layout(const uint8_t[:, ::1] codes, const int32_t[::1] pop):
+    """The set bits of each code, as CSR: positions (uint16) of code j in
+    ``pos[start[j]:start[j + 1]]``, in increasing order."""
+    cdef int64_t n = codes.shape[0], nb = codes.shape[1], j, b, m = 0
+    cdef unsigned v
+    if 8 * nb > MAX_SPARSE_BITS:
+        raise ValueError(f"the sparse layout holds at most {MAX_SPARSE_BITS} bits")
+    start_arr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(pop, out=start_arr[1:])
+    pos_arr = np.empty(start_arr[n], dtype=np.uint16)
+    cdef uint16_t[::1] pos = pos_arr
+    with nogil:
+        for j in range(n):
+            for b in range(nb):
+                v = codes[j, b]
+                while v:
+                    pos[m] = <uint16_t>(8 * b + _ctz(v))
+                    m += 1
+                    v &= v - 1
+    return pos_arr, start_arr
+
+
+cdef inline int _ctz(unsigned v) noexcept nogil:
+    cdef int n = 0
+    while not (v & 1u):
+        v >>= 1
+        n += 1
+    return n
+
+
 cdef st_db_t _database(const uint8_t[:, ::1] codes, const int64_t[::1] order,
-                       const int32_t[::1] pop):
+                       const int32_t[::1] pop, const uint16_t[::1] pos,
+                       const int64_t[::1] start):
     cdef st_db_t db
     db.codes = &codes[0, 0]
     db.order = NULL if order is None else &order[0]
     db.pop = &pop[0]
     db.n = codes.shape[0]
     db.nb = codes.shape[1]
+    db.pos = NULL
+    db.start = NULL
+    if start is not None:
+        db.start = &start[0]
+        db.pos = &pos[0] if pos.shape[0] else <const uint16_t *>db.start
     return db
 
 
 def kneighbors(const uint8_t[:, ::1] codes, const int64_t[::1] order, const int32_t[::1] pop,
+               const uint16_t[::1] pos, const int64_t[::1] start,
                const uint8_t[:, ::1] queries, const int32_t[::1] qpop,
                const int64_t[::1] qself, const int64_t[::1] qorder, int64_t k,
                bint use_bounds, int n_threads):
@@ -193,7 +246,10 @@ def kneighbors(const uint8_t[:, ::1] codes, const int64_t[::1] order, const int3
                                           dtype=np.uint8)
     cdef int64_t[:, ::1] qptr = np.empty((n_threads, 3 * block), dtype=np.int64)
     cdef int32_t[:, ::1] qpops = np.empty((n_threads, block), dtype=np.int32)
-    cdef st_db_t db = _database(codes, order, pop)
+    cdef st_db_t db = _database(codes, order, pop, pos, start)
+    cdef int sp = -1 if start is None else st_sparse_index()
+    cdef uint8_t[:, ::1] scratch = np.empty(
+        (n_threads, ST_SPARSE_SCRATCH(nb, rows) if sp >= 0 else 1), dtype=np.uint8)
     cdef st_item_t *h
     cdef const uint8_t **qrows
     p = st_path_index(nb)  # measured here, before the threads start
@@ -208,8 +264,8 @@ def kneighbors(const uint8_t[:, ::1] codes, const int64_t[::1] order, const int3
                 qptr[t, block + i] = qself[q]
                 qpops[t, i] = qpop[q]
             h = <st_item_t *>&heaps[t, 0]
-            st_knn_block(p, &db, qrows, &qpops[t, 0], &qptr[t, block], nq, k, h,
-                         use_bounds, rows, &counts[t, 0])
+            st_knn_block(p, sp, &db, qrows, &qpops[t, 0], &qptr[t, block], nq, k, h,
+                         use_bounds, rows, &counts[t, 0], &scratch[t, 0])
             for i in range(nq):
                 q = qorder[b * block + i]
                 for j in range(k):
@@ -220,7 +276,8 @@ def kneighbors(const uint8_t[:, ::1] codes, const int64_t[::1] order, const int3
 
 
 def radius_neighbors(const uint8_t[:, ::1] codes, const int64_t[::1] order,
-                     const int32_t[::1] pop, const uint8_t[:, ::1] queries,
+                     const int32_t[::1] pop, const uint16_t[::1] pos,
+                     const int64_t[::1] start, const uint8_t[:, ::1] queries,
                      const int32_t[::1] qpop, const int64_t[::1] qself,
                      const int64_t[::1] qorder, const int64_t[::1] lo, const int64_t[::1] hi,
                      double radius, int n_threads):
@@ -230,7 +287,7 @@ def radius_neighbors(const uint8_t[:, ::1] codes, const int64_t[::1] order,
     cdef int64_t n_q = queries.shape[0], nb = codes.shape[1], n_db = codes.shape[0]
     cdef int64_t block = ST_QUERY_BLOCK, rows = _chunk_codes(nb)
     cdef int64_t n_blocks = (n_q + block - 1) // block
-    cdef int64_t b, i, q, t, m, pos
+    cdef int64_t b, i, q, t, m, at
     cdef int nq, p, failed = 0
     if queries.shape[1] != nb or pop.shape[0] != n_db or qpop.shape[0] != n_q:
         raise ValueError("inconsistent shapes")
@@ -245,7 +302,10 @@ def radius_neighbors(const uint8_t[:, ::1] codes, const int64_t[::1] order,
     # number of hits, capacity
     cdef int64_t[:, ::1] info = np.empty((n_threads, 7 * block), dtype=np.int64)
     cdef int32_t[:, ::1] qpops = np.empty((n_threads, block), dtype=np.int32)
-    cdef st_db_t db = _database(codes, order, pop)
+    cdef st_db_t db = _database(codes, order, pop, pos, start)
+    cdef int sp = -1 if start is None else st_sparse_index()
+    cdef uint8_t[:, ::1] scratch = np.empty(
+        (n_threads, ST_SPARSE_SCRATCH(nb, rows) if sp >= 0 else 1), dtype=np.uint8)
     cdef const uint8_t **qrows
     cdef st_hit_t **hits
     cdef st_hit_t *run
@@ -269,11 +329,11 @@ def radius_neighbors(const uint8_t[:, ::1] codes, const int64_t[::1] order,
                     info[t, 5 * block + i] = 0
                     info[t, 6 * block + i] = 0
                     qpops[t, i] = qpop[q]
-                if not st_radius_block(p, &db, qrows, &qpops[t, 0],
+                if not st_radius_block(p, sp, &db, qrows, &qpops[t, 0],
                                        &info[t, 2 * block], &info[t, 3 * block],
                                        &info[t, 4 * block], nq, radius, hits,
                                        &info[t, 5 * block], &info[t, 6 * block],
-                                       rows, &counts[t, 0]):
+                                       rows, &counts[t, 0], &scratch[t, 0]):
                     failed = 1
                 for i in range(nq):
                     q = qorder[b * block + i]
@@ -286,13 +346,13 @@ def radius_neighbors(const uint8_t[:, ::1] codes, const int64_t[::1] order,
         indices = np.empty(offsets[n_q], dtype=np.int64)
         dv = distances
         iv = indices
-        pos = 0
+        at = 0
         for q in range(n_q):
             run = <st_hit_t *>hit_ptr[q]
             for m in range(hit_len[q]):
-                dv[pos] = run[m].d
-                iv[pos] = run[m].idx
-                pos += 1
+                dv[at] = run[m].d
+                iv[at] = run[m].idx
+                at += 1
         return distances, indices, offsets
     finally:
         for q in range(n_q):
