@@ -19,7 +19,10 @@ def show_versions():
     measures those widths if they were not yet (a few milliseconds). The
     asymmetric path line does the same for the kernels of
     :class:`~sklearn_hash.AsymmetricNeighbors` (forced by
-    ``SKLEARN_HASH_ASYM_PATH``), for 64 to 768 bits.
+    ``SKLEARN_HASH_ASYM_PATH``), for 64 to 768 bits. The Tanimoto lines name
+    the AND-popcount path of ``HammingNeighbors(metric="jaccard")`` for
+    1024- and 2048-bit fingerprints (forced by ``SKLEARN_HASH_TANIMOTO_PATH``)
+    and the variant its sparse layout runs.
 
     Returns
     -------
@@ -41,7 +44,7 @@ def show_versions():
 
     from ._compat import _openmp_effective_n_threads
     from ._version import __version__
-    from .neighbors import _asym_kernels, _kernels
+    from .neighbors import _asym_kernels, _kernels, _tanimoto_kernels
 
     info = {
         "python": sys.version.split()[0],
@@ -55,6 +58,11 @@ def show_versions():
         "popcount path by width": _paths_by_width(_kernels),
         "asymmetric path": _asym_kernels.forced_asym_path(),
         "asymmetric by width": _asym_paths_by_width(_asym_kernels),
+        "tanimoto path": _tanimoto_kernels.forced_tanimoto_path(),
+        "tanimoto by width": "; ".join(
+            f"{8 * n} bits: {_tanimoto_kernels.tanimoto_path(n)}" for n in (128, 256)
+        ),
+        "tanimoto sparse": _tanimoto_kernels.sparse_variant() or "none",
         "openmp threads": _openmp_effective_n_threads(),
     }
     for name, value in info.items():
