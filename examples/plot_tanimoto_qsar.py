@@ -72,7 +72,8 @@ else:
     fingerprints = pack_bits(bits)
     source = "generated, additive property"
 print(
-    f"{len(fingerprints)} molecules ({source}); logP {logp.mean():.2f} +- {logp.std():.2f}"
+    f"{len(fingerprints)} molecules ({source}); "
+    f"logP {logp.mean():.2f} +- {logp.std():.2f}"
 )
 
 X_train, X_test, y_train, y_test = train_test_split(
@@ -141,6 +142,7 @@ if Chem is not None and source.startswith("MOSES"):
     distances, indices = grid.best_estimator_[0].kneighbors(codes, n_neighbors=1)
     for s, p, d in zip(new, predicted, distances[:, 0]):
         print(
-            f"{s}: predicted logP {p:.2f}; nearest training molecule at similarity {1 - d:.2f}"
+            f"{s}: predicted logP {p:.2f}; "
+            f"nearest training molecule at similarity {1 - d:.2f}"
         )
 plt.show()
