@@ -30,9 +30,13 @@ def l2_normalize_rows(X):
 def squared_distances(A, B):
     """Squared Euclidean distances ``|a|^2 - 2 a.b + |b|^2``, clipped at 0, dense.
 
-    In the dtype of the inputs; the caller bounds the size of ``A``.
+    In the dtype of the inputs; the caller bounds the size of ``A``. Computed
+    in place: one ``len(A) x len(B)`` array, no temporaries of that size.
     """
-    sq = (A * A).sum(axis=1)[:, None] - 2 * (A @ B.T) + (B * B).sum(axis=1)[None, :]
+    sq = A @ B.T
+    sq *= -2
+    sq += (A * A).sum(axis=1)[:, None]
+    sq += (B * B).sum(axis=1)[None, :]
     np.maximum(sq, 0, out=sq)
     return sq
 

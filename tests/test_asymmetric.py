@@ -1,6 +1,7 @@
 """Tests of AsymmetricLinV (Lin:V and Lin:Lin asymmetric hashing)."""
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -11,11 +12,16 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
 
 from sklearn_hash import AsymmetricLinV, HammingNeighbors, pack_bits, unpack_bits
-from sklearn_hash._asymmetric._graphs import _knn_graph, _radius_graph
+from sklearn_hash._asymmetric._graphs import (
+    _knn_graph,
+    _radius_graph,
+    _same_label_graph,
+)
 from sklearn_hash._asymmetric._objective import (
     _block_gain,
     _database_bit_update,
     _flip_gain_table,
+    _hamming_words,
     _pair_loss,
     _unique_codes,
 )
@@ -104,6 +110,20 @@ def test_gain_matrix_matches_dense_definition():
     )
     np.testing.assert_allclose(gain @ right, dense @ right, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(left @ gain, left @ dense, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("n_bits", [0, 1, 31, 63, 64, 65, 130])
+def test_packed_code_distances_match_the_inner_products(n_bits):
+    """u . v = n_bits - 2 d_H(u, v) on the packed words, over word boundaries."""
+    rng = np.random.RandomState(n_bits)
+    U = np.sign(rng.randn(7, n_bits)).astype(np.float32)
+    V = np.sign(rng.randn(9, n_bits)).astype(np.float32)
+    U[3], V[5] = U[0], U[0]  # repeated codes
+    u_keys, u_inverse = _unique_codes(U)
+    v_keys, v_inverse = _unique_codes(V)
+    distances = _hamming_words(u_keys, v_keys)[u_inverse][:, v_inverse]
+    np.testing.assert_array_equal(n_bits - 2 * distances.astype(int), U @ V.T)
+    assert len(u_keys) == len(np.unique(U, axis=0))
 
 
 def _exact_loss(hasher, X, positives):
@@ -343,6 +363,10 @@ def test_bad_input():
         AsymmetricLinV(loss_exponent=0).fit(X)
     with pytest.raises(InvalidParameterError, match="solver"):
         AsymmetricLinV(solver="adam").fit(X)
+    with pytest.raises(InvalidParameterError, match="database_block_size"):
+        AsymmetricLinV(database_block_size=0).fit(X)
+    with pytest.raises(InvalidParameterError, match="n_jobs"):
+        AsymmetricLinV(n_jobs=1.5).fit(X)
     with pytest.raises(ValueError, match="at least 2 samples"):
         AsymmetricLinV().fit(X[:1])
     with pytest.raises(ValueError, match="NaN"):
@@ -365,3 +389,146 @@ def test_bad_input():
         linear.fit(X).encode_database(X[:2], similarity=sparse.eye(2, 150))
     with pytest.warns(UserWarning, match="n_neighbors=500"):
         AsymmetricLinV(nbits=4, n_neighbors=500, random_state=0, **FAST).fit(X)
+
+
+# ------------------------------------------------------ speed and labels
+
+
+def _fitted_state(hasher):
+    return (
+        hasher.database_codes_,
+        hasher.query_projection_,
+        hasher.query_intercept_,
+        hasher.theta_,
+        hasher.loss_curve_,
+    )
+
+
+def _assert_same_fit(a, b):
+    for left, right in zip(_fitted_state(a), _fitted_state(b)):
+        np.testing.assert_array_equal(left, right)
+
+
+@pytest.mark.parametrize("size", [150, 10**9])
+def test_full_column_sampling_is_the_reference_path(size):
+    X, _ = _blobs()
+    params = dict(nbits=6, n_neighbors=10, random_state=0, **FAST)
+    reference = AsymmetricLinV(database_block_size=None, **params).fit(X)
+    full = AsymmetricLinV(database_block_size=size, **params).fit(X)
+    _assert_same_fit(reference, full)
+
+
+def test_sampled_columns_learn_and_set_every_database_bit():
+    X, _ = _blobs(n_samples=200)
+    params = dict(nbits=8, n_neighbors=15, random_state=0, **FAST)
+    sampled = AsymmetricLinV(database_block_size=40, **params)
+    database = sampled.fit_transform(X)
+    reference = AsymmetricLinV(database_block_size=None, **params).fit(X)
+    assert not np.array_equal(database, reference.database_codes_)
+    # the learned database codes are not the initial (symmetric) codes
+    assert not np.array_equal(database, sampled.transform(X))
+    assert sampled.loss_curve_[-1] < sampled.loss_curve_[0]
+    Xn = ((X - sampled.mean_) / sampled.scale_).astype(np.float32)
+    positives, _ = _radius_graph(Xn, 15)
+    dist = _hamming_distances(sampled.transform(X), database)
+    assert hamming_mean_average_precision(positives, dist) > 0.5
+
+
+@pytest.mark.parametrize("database", ["free", "linear"])
+@pytest.mark.parametrize("database_block_size", [None, 50])
+def test_codes_do_not_depend_on_n_jobs(database, database_block_size):
+    X, _ = _blobs()
+    params = dict(
+        nbits=10,
+        database=database,
+        database_block_size=database_block_size,
+        n_neighbors=10,
+        random_state=0,
+        **FAST,
+    )
+    one = AsymmetricLinV(n_jobs=1, **params).fit(X)
+    two = AsymmetricLinV(n_jobs=2, **params).fit(X)
+    _assert_same_fit(one, two)
+
+
+def test_same_label_graph_is_the_dense_relation():
+    labels = np.array(["b", "a", "b", "c", "a", "b", "d"])
+    graph = _same_label_graph(labels)
+    np.testing.assert_array_equal(graph.toarray(), labels[:, None] == labels[None, :])
+    assert graph.has_sorted_indices and graph.dtype == bool
+
+
+def test_fit_with_labels_equals_fit_with_the_same_label_similarity():
+    X, labels = _blobs()
+    same_label = sparse.csr_matrix(labels[:, None] == labels[None, :])
+    params = dict(nbits=6, random_state=0, **FAST)
+    by_labels = AsymmetricLinV(**params).fit(X, labels)
+    by_similarity = AsymmetricLinV(**params).fit(X, similarity=same_label)
+    _assert_same_fit(by_labels, by_similarity)
+    assert by_labels.radius_ is None
+    np.testing.assert_array_equal(
+        AsymmetricLinV(**params).fit_transform(X, labels),
+        by_similarity.database_codes_,
+    )
+    # similarity wins over y
+    other = AsymmetricLinV(**params).fit(X, labels[::-1], similarity=same_label)
+    _assert_same_fit(other, by_similarity)
+    with pytest.raises(ValueError, match="fitted with labels"):
+        by_labels.encode_database(X[:2])
+
+
+@pytest.mark.parametrize("shape", [(150,), (150, 3)])
+def test_all_unlabelled_y_is_ignored(shape):
+    """y = -1 everywhere (query_database_split's database rows): unsupervised."""
+    X, _ = _blobs()
+    params = dict(nbits=6, n_neighbors=10, random_state=0, **FAST)
+    unlabelled = AsymmetricLinV(**params).fit(X, np.full(shape, -1))
+    _assert_same_fit(unlabelled, AsymmetricLinV(**params).fit(X))
+    assert unlabelled.radius_ is not None
+
+
+@pytest.mark.parametrize(
+    "y, message",
+    [
+        (np.zeros((150, 2), dtype=int), "y must be a 1-D array"),
+        (np.arange(10) % 2, "y has 10 labels but X has 150 samples"),
+        (np.linspace(0, 1, 150), "y must hold class labels"),
+    ],
+)
+def test_bad_labels(y, message):
+    X, _ = _blobs()
+    with pytest.raises(ValueError, match=re.escape(message)):
+        AsymmetricLinV(nbits=4, random_state=0, **FAST).fit(X, y)
+
+
+_SWEEP_LINE = re.compile(
+    r"Sweep (\d+), loss = \d+\.\d{6}, theta = -?\d+, accepted \d+/6, "
+    r"\d+\.\d\d s, time left \d+\.\d s \((\d+) sweeps unless the loss improves\)"
+)
+_BIT_LINE = re.compile(
+    r"Sweep (\d+), bit (\d) \((\d)/6\): loss = \d+\.\d{6}, theta = -?\d+, "
+    r"(accepted|rejected), \d+ iterations, \d+\.\d\d s, "
+    r"sweep time left \d+\.\d s"
+)
+
+
+@pytest.mark.parametrize("verbose", [1, 2])
+def test_verbose_progress_lines(verbose, capsys):
+    X, _ = _blobs()
+    hasher = AsymmetricLinV(
+        nbits=6, n_neighbors=10, verbose=verbose, random_state=0, **FAST
+    ).fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    sweeps = [m for m in map(_SWEEP_LINE.fullmatch, lines) if m]
+    bits = [m for m in map(_BIT_LINE.fullmatch, lines) if m]
+    assert len(sweeps) + len(bits) == len(lines)
+    assert [int(m[1]) for m in sweeps] == list(range(1, hasher.n_iter_ + 1))
+    assert sweeps[-1][2] == "0"  # the last sweep knows it is the last
+    if verbose == 1:
+        assert bits == []
+        return
+    assert len(bits) == hasher.n_iter_ * 6
+    for sweep in range(1, hasher.n_iter_ + 1):
+        of_sweep = [m for m in bits if int(m[1]) == sweep]
+        assert [int(m[3]) for m in of_sweep] == list(range(1, 7))
+        assert sorted(int(m[2]) for m in of_sweep) == list(range(6))

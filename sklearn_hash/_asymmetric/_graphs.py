@@ -12,6 +12,7 @@ from numbers import Integral
 import numpy as np
 from scipy import sparse
 from sklearn.utils import gen_batches
+from sklearn.utils.multiclass import type_of_target
 
 from .._compat import get_chunk_n_rows
 from .._neighbors_exact import exact_kneighbors, squared_distances
@@ -114,3 +115,55 @@ def _check_similarity(similarity, shape):
     similarity = sparse.csr_matrix(similarity != 0)
     similarity.sort_indices()
     return similarity
+
+
+def _check_labels(y, n_samples):
+    """Class labels of the training points, or None if there are none.
+
+    ``y`` None, or all -1 (scikit-learn's mark of unlabelled samples), means no
+    labels. Otherwise ``y`` must be 1-D class labels, one per sample.
+    """
+    if y is None:
+        return None
+    y = np.asarray(y)
+    if y.size and y.dtype.kind in "iuf" and np.all(y == -1):
+        return None
+    if y.ndim != 1:
+        raise ValueError(
+            f"y must be a 1-D array of class labels, got an array of shape {y.shape}"
+        )
+    if len(y) != n_samples:
+        raise ValueError(
+            f"y has {len(y)} labels but X has {n_samples} samples; they must be equal"
+        )
+    target = type_of_target(y, input_name="y", raise_unknown=True)
+    if target not in ("binary", "multiclass"):
+        raise ValueError(
+            f"y must hold class labels (same label = neighbour), got {target!r} "
+            "values; pass a similarity matrix for any other relation"
+        )
+    return y
+
+
+def _same_label_graph(labels):
+    """Sparse boolean relation "same label" of the training points (self included).
+
+    Row ``i`` holds every point with the label of ``i``, sorted; the relation
+    has ``sum_c n_c ** 2`` entries for classes of sizes ``n_c``.
+    """
+    _, classes = np.unique(labels, return_inverse=True)
+    classes = classes.ravel()
+    members = np.argsort(classes, kind="stable")
+    sizes = np.bincount(classes)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    row_sizes = sizes[classes]
+    indptr = np.concatenate([[0], np.cumsum(row_sizes)])
+    offsets = np.arange(indptr[-1]) - np.repeat(
+        indptr[:-1] - starts[classes], row_sizes
+    )
+    n = len(labels)
+    graph = sparse.csr_matrix(
+        (np.ones(indptr[-1], dtype=bool), members[offsets], indptr), shape=(n, n)
+    )
+    graph.has_sorted_indices = True
+    return graph

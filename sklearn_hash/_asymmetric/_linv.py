@@ -7,16 +7,19 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from .._base import BaseHasher
 from .._bits import pack_bits
-from .._compat import Interval, StrOptions, _fit_context
+from .._compat import Interval, StrOptions, _fit_context, _openmp_effective_n_threads
 from ._graphs import (
+    _check_labels,
     _check_similarity,
     _distance_blocks,
     _knn_graph,
     _new_item_neighbors,
     _radius_graph,
+    _same_label_graph,
 )
 from ._objective import (
     _block_gain,
@@ -34,6 +37,54 @@ from ._solvers import fit_hyperplane
 # The alternation of one bit stops when its block objective has not improved
 # for this many iterations (reference: 5).
 _INNER_PATIENCE = 5
+
+
+class _Progress:
+    """The ``verbose`` lines of a fit: one per sweep (1), and one per bit (2).
+
+    The time left assumes that the loss does not improve any more, so that
+    the stopping rule ends the fit after ``n_iter_no_change + 1`` sweeps
+    without improvement (or at ``max_iter``); each improvement adds sweeps.
+    """
+
+    def __init__(self, verbose, nbits, max_iter, n_iter_no_change):
+        self.verbose, self.nbits = verbose, nbits
+        self.max_iter, self.n_iter_no_change = max_iter, n_iter_no_change
+        self.sweep_times = []
+
+    def start_sweep(self):
+        self.sweep_start = self.bit_start = time.perf_counter()
+
+    def _sweeps_left(self, sweep, best_sweep):
+        last = min(self.max_iter, best_sweep + self.n_iter_no_change + 1)
+        return max(last - sweep, 0)
+
+    def bit(self, sweep, position, k, loss, theta, accepted, n_inner):
+        now = time.perf_counter()
+        elapsed, self.bit_start = now - self.bit_start, now
+        if self.verbose < 2:
+            return
+        left = (now - self.sweep_start) / position * (self.nbits - position)
+        print(
+            f"Sweep {sweep}, bit {k} ({position}/{self.nbits}): loss = {loss:.6f}, "
+            f"theta = {theta}, {'accepted' if accepted else 'rejected'}, "
+            f"{n_inner} iterations, {elapsed:.2f} s, sweep time left {left:.1f} s",
+            flush=True,
+        )
+
+    def sweep(self, sweep, best_sweep, loss, theta, n_accepted):
+        self.sweep_times.append(time.perf_counter() - self.sweep_start)
+        if self.verbose < 1:
+            return
+        sweeps_left = self._sweeps_left(sweep, best_sweep)
+        left = sweeps_left * float(np.mean(self.sweep_times))
+        print(
+            f"Sweep {sweep}, loss = {loss:.6f}, theta = {theta}, "
+            f"accepted {n_accepted}/{self.nbits}, {self.sweep_times[-1]:.2f} s, "
+            f"time left {left:.1f} s ({sweeps_left} sweeps unless the loss "
+            "improves)",
+            flush=True,
+        )
 
 
 class AsymmetricLinV(BaseHasher):
@@ -122,8 +173,28 @@ class AsymmetricLinV(BaseHasher):
         (reference: ``windowsize``).
     max_iter : int, default=40
         Maximum number of sweeps (the reference has no cap).
+    database_block_size : int or None, default=5000
+        Lin:V only: number of training points drawn at random (without
+        replacement) as the database columns of each alternation step, so
+        that a step costs ``block_size x database_block_size``, not
+        ``block_size x n_samples``; after the last step of a bit, one
+        closed-form update sets all database bits (see Notes). ``None``, or
+        a value not below ``n_samples``, uses all columns in every step: the
+        reference's algorithm, and the default's behaviour on up to 5,000
+        training points.
+    n_jobs : int, default=None
+        Number of threads that fill the gain tables (and of the BLAS calls
+        of the neighbour search), with the semantics of scikit-learn's
+        OpenMP-based estimators: ``None`` uses every available core, as
+        limited by ``OMP_NUM_THREADS`` or :mod:`threadpoolctl`; negative
+        values count back from the number of cores (``-1`` all, ``-2`` all
+        but one). The alternation itself runs BLAS on one thread. The
+        learned codes do not depend on ``n_jobs``.
     verbose : int, default=0
-        Print one line per sweep if positive.
+        Progress on standard output: with 1, one line per sweep (sweep,
+        loss, threshold, accepted bits, time, and the time left if the loss
+        improves no more); with 2, also one line per bit (sweep, bit, loss,
+        accepted or not, iterations, time, time left in the sweep).
     random_state : int, RandomState instance or None, default=None
         Seed of the initial hyperplanes, sweep orders, blocks, SGD batches and
         loss pairs. Pass an int for reproducible results.
@@ -217,17 +288,37 @@ class AsymmetricLinV(BaseHasher):
       is measured (the reference starts from 1).
     * Speed, same arithmetic: :math:`M` depends on a pair only through its
       label and the other bits' score, so it is never materialised: it is
-      a table over (distinct query code, distinct database code) of the
-      block plus a sparse correction on neighbour pairs, and products with
-      it cost at most those with the dense block. The SGD runs vectorised
-      per minibatch in float32. The cost per bit is linear in
-      ``n_samples``. Blocks are capped at ``n_samples``, so small training
-      sets work (the reference needs ``n_samples >= 1000``). Fit times
-      against the reference are in the user guide.
+      a float32 table over (distinct query code, distinct database code) of
+      the block plus a sparse correction on neighbour pairs, and products
+      with it cost at most those with the dense block. Scores are
+      :math:`u^T v = K' - 2 d_H(u, v)`, with :math:`d_H` counted by
+      popcounts on the codes packed in 64-bit words, and the table is
+      filled on ``n_jobs`` threads. The SGD runs vectorised per minibatch in
+      float32. The cost per bit is linear in ``n_samples``. Blocks are
+      capped at ``n_samples``, so small training sets work (the reference
+      needs ``n_samples >= 1000``). Fit times against the reference, and
+      where the time goes, are in the user guide.
     * Zero projections map to bit 0 (-1) as in ``transform``; the reference
       breaks zeros at random.
     * ``normalize``, ``max_iter`` and ``solver="lbfgs"`` are additions (see
       above).
+    * Sampled database columns (``database_block_size``, Lin:V): a step of
+      the alternation uses a random sample of ``c`` database columns; the
+      targets of the query bits, :math:`M v`, are summed over the sample and
+      multiplied by ``n_samples / c`` (the reference's SGD weights are not
+      normalised, so their scale is kept), and the closed-form update
+      :math:`v = \\operatorname{sign}(M^T l)` changes the sampled database
+      bits only. When the bit's alternation stops, one more closed-form
+      update on the last block of queries, over all columns, sets every
+      database bit. The reference is ``database_block_size=None``. The
+      default, 5,000, leaves training sets of up to 5,000 points (the
+      paper's and the measurements' usual size) on the reference path and
+      makes the cost of a bit about ``block_size x 5,000`` table entries per
+      step plus one ``block_size x n_samples`` pass; the figures against the
+      paper's claims with it are in :ref:`asymmetric_cost`.
+    * Labels (``fit(X, y)``): the neighbour relation is "same class", self
+      included, built sparse (``sum_c n_c ** 2`` entries for classes of
+      ``n_c`` points), exactly the ``similarity`` one would pass by hand.
 
     Memory: the neighbour relation is sparse (about ``(n_neighbors + 1) *
     n_samples`` entries; the radius is found exactly in one chunked pass
@@ -293,6 +384,8 @@ class AsymmetricLinV(BaseHasher):
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "database_block_size": [Interval(Integral, 1, None, closed="left"), None],
+        "n_jobs": [Integral, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
@@ -315,6 +408,8 @@ class AsymmetricLinV(BaseHasher):
         tol=1e-3,
         n_iter_no_change=3,
         max_iter=40,
+        database_block_size=5000,
+        n_jobs=None,
         verbose=0,
         random_state=None,
     ):
@@ -333,6 +428,8 @@ class AsymmetricLinV(BaseHasher):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.max_iter = max_iter
+        self.database_block_size = database_block_size
+        self.n_jobs = n_jobs
         self.verbose = verbose
         self.random_state = random_state
 
@@ -345,11 +442,17 @@ class AsymmetricLinV(BaseHasher):
         ----------
         X : array-like of shape (n_samples, n_features)
             Training vectors; they are also the database.
-        y : None
-            Ignored.
+        y : array-like of shape (n_samples,), default=None
+            Class labels: if given, two training points are neighbours if
+            they have the same label (the paper's semantic similarity), in
+            place of ``neighbors``/``n_neighbors``. A ``y`` whose entries are
+            all -1 (scikit-learn's mark of unlabelled samples, the filler
+            :func:`~sklearn_hash.model_selection.query_database_split` puts
+            on database rows) is ignored, so that a ``GridSearchCV`` over a
+            pipeline stays unsupervised. Ignored if ``similarity`` is given.
         similarity : sparse matrix of shape (n_samples, n_samples), default=None
             Neighbour relation to learn: entry ``(i, j)`` non-zero if training
-            point ``j`` is a neighbour of query ``i``. Overrides
+            point ``j`` is a neighbour of query ``i``. Overrides ``y`` and
             ``neighbors``/``n_neighbors``. Stored sparse.
 
         Returns
@@ -357,7 +460,7 @@ class AsymmetricLinV(BaseHasher):
         self : AsymmetricLinV
             Fitted hasher.
         """
-        self._fit(X, similarity)
+        self._fit(X, y, similarity)
         return self
 
     def fit_transform(self, X, y=None, similarity=None):
@@ -369,8 +472,8 @@ class AsymmetricLinV(BaseHasher):
         ----------
         X : array-like of shape (n_samples, n_features)
             Training vectors; they are also the database.
-        y : None
-            Ignored.
+        y : array-like of shape (n_samples,), default=None
+            Class labels, see :meth:`fit`.
         similarity : sparse matrix of shape (n_samples, n_samples), default=None
             See :meth:`fit`.
 
@@ -379,9 +482,9 @@ class AsymmetricLinV(BaseHasher):
         database_codes : ndarray of shape (n_samples, ceil(nbits / 8)), dtype uint8
             Packed database codes of X (``database_codes_``).
         """
-        return self.fit(X, similarity=similarity).database_codes_.copy()
+        return self.fit(X, y, similarity=similarity).database_codes_.copy()
 
-    def _fit(self, X, similarity):
+    def _fit(self, X, y, similarity):
         X = self._validate_input(X, reset=True)
         n_samples = X.shape[0]
         if n_samples < 2:
@@ -390,7 +493,7 @@ class AsymmetricLinV(BaseHasher):
                 f"got n_samples={n_samples}"
             )
         rng = check_random_state(self.random_state)
-        K = self.nbits
+        n_threads = _openmp_effective_n_threads(self.n_jobs)
 
         if self.normalize:
             self.mean_ = X.mean(axis=0)
@@ -403,15 +506,30 @@ class AsymmetricLinV(BaseHasher):
         Xn = self._normalized(X)
         self.radius_ = None
         self._kth_distance = None
-        if similarity is None:
-            positives = self._neighbor_graph(Xn)
-        else:
+        labels = None if similarity is not None else _check_labels(y, n_samples)
+        if similarity is not None:
             positives = _check_similarity(similarity, n_samples)
-        self._neighbor_rule = "given" if similarity is not None else self.neighbors
+            self._neighbor_rule = "given"
+        elif labels is not None:
+            positives = _same_label_graph(labels)
+            self._neighbor_rule = "labels"
+        else:
+            with threadpool_limits(limits=n_threads, user_api="blas"):
+                positives = self._neighbor_graph(Xn)
+            self._neighbor_rule = self.neighbors
 
+        # the alternation's BLAS calls are small or memory-bound: one BLAS
+        # thread (same results whatever n_jobs), the threads fill gain tables
+        with threadpool_limits(limits=1, user_api="blas"):
+            self._alternate(X.dtype, Xn, positives, rng, n_threads)
+        return self
+
+    def _alternate(self, dtype, Xn, positives, rng, n_threads):
+        """Initialisation and sweeps of cyclic coordinate descent over the bits."""
+        n_samples, K = Xn.shape[0], self.nbits
         # augmented data: a constant-1 feature carries the bias
         Xa = np.hstack([Xn, np.ones((n_samples, 1), dtype=np.float32)])
-        W = rng.standard_normal((K, X.shape[1])).astype(np.float64)
+        W = rng.standard_normal((K, Xn.shape[1])).astype(np.float64)
         W /= np.linalg.norm(W, 2)
         Wq = np.hstack([W, np.zeros((K, 1))]).astype(np.float32)
         U = _sign(Xa @ Wq.T)
@@ -426,14 +544,15 @@ class AsymmetricLinV(BaseHasher):
         self.loss_curve_ = [loss]
         best_loss, best_sweep = loss, 0
         block = min(self.block_size, n_samples)
+        progress = _Progress(self.verbose, K, self.max_iter, self.n_iter_no_change)
 
         for sweep in range(1, self.max_iter + 1):
-            tic = time.perf_counter()
+            progress.start_sweep()
             n_accepted = 0
-            for k in rng.permutation(K):
+            for position, k in enumerate(rng.permutation(K), start=1):
                 others = np.arange(K) != k
                 if linear_db:
-                    wq, wd = self._update_bit_linear(
+                    wq, wd, n_inner = self._update_bit_linear(
                         Xa,
                         positives,
                         U[:, others],
@@ -443,10 +562,11 @@ class AsymmetricLinV(BaseHasher):
                         theta,
                         block,
                         rng,
+                        n_threads,
                     )
                     new_u, new_v = _sign(Xa @ wq), _sign(Xa @ wd)
                 else:
-                    wq, new_v = self._update_bit_free(
+                    wq, new_v, n_inner = self._update_bit_free(
                         Xa,
                         positives,
                         U[:, others],
@@ -456,11 +576,13 @@ class AsymmetricLinV(BaseHasher):
                         theta,
                         block,
                         rng,
+                        n_threads,
                     )
                     new_u = _sign(Xa @ wq)
                 new_scores = objective.rescored(k, U, V, new_u, new_v)
                 new_theta, new_loss = objective.best_threshold(new_scores)
-                if new_loss < loss + self.accept_tol:
+                accepted = new_loss < loss + self.accept_tol
+                if accepted:
                     Wq[k], U[:, k], V[:, k] = wq, new_u, new_v
                     if linear_db:
                         Wd[k] = wd
@@ -470,19 +592,16 @@ class AsymmetricLinV(BaseHasher):
                 self.loss_curve_.append(loss)
                 if loss <= best_loss - self.tol:
                     best_loss, best_sweep = loss, sweep
-            if self.verbose:
-                print(
-                    f"Iteration {sweep}, loss = {loss:.6f}, theta = {theta}, "
-                    f"accepted {n_accepted}/{K}, {time.perf_counter() - tic:.2f} s"
-                )
+                progress.bit(sweep, position, k, loss, theta, accepted, n_inner)
+            progress.sweep(sweep, best_sweep, loss, theta, n_accepted)
             if sweep - best_sweep > self.n_iter_no_change:
                 break
         self.n_iter_ = sweep
         self.theta_ = int(theta)
-        self.query_projection_, self.query_intercept_ = self._raw_affine(Wq, X.dtype)
+        self.query_projection_, self.query_intercept_ = self._raw_affine(Wq, dtype)
         if linear_db:
             self.database_projection_, self.database_intercept_ = self._raw_affine(
-                Wd, X.dtype
+                Wd, dtype
             )
         else:
             self.database_projection_ = self.database_intercept_ = None
@@ -490,13 +609,22 @@ class AsymmetricLinV(BaseHasher):
         # what Lin:V's encode_database needs: the training points and their query codes
         self._fit_X = None if linear_db else Xn
         self._train_query_codes = None if linear_db else U
-        return self
 
     def _update_bit_free(
-        self, Xa, positives, U_other, V_other, wq, v, theta, block, rng
+        self, Xa, positives, U_other, V_other, wq, v, theta, block, rng, n_threads
     ):
-        """Lin:V alternation for one bit (reference ``updateWV``)."""
+        """Lin:V alternation for one bit (reference ``updateWV``).
+
+        Returns the new hyperplane, the new database bit and the number of
+        iterations. With ``database_block_size`` below ``n_samples`` each
+        iteration uses a random sample of database columns (the product
+        ``M v`` rescaled to all columns, only the sampled database bits
+        updated), and a last closed-form update sets every database bit from
+        the last block of queries.
+        """
         n_samples = Xa.shape[0]
+        n_columns = self.database_block_size
+        sampled = n_columns is not None and n_columns < n_samples
         gain_tables = _flip_gain_table(
             U_other.shape[1], theta, self.beta, self.loss_exponent
         )
@@ -506,18 +634,38 @@ class AsymmetricLinV(BaseHasher):
         while True:
             it += 1
             rows = rng.choice(n_samples, block, replace=False)
-            gain = _block_gain(u_book, rows, v_book, None, positives[rows], gain_tables)
-            gain_r = gain @ v
+            cols = rng.choice(n_samples, n_columns, replace=False) if sampled else None
+            positives_block = positives[rows]
+            if sampled:
+                positives_block = positives_block[:, cols]
+            gain = _block_gain(
+                u_book, rows, v_book, cols, positives_block, gain_tables, n_threads
+            )
+            if sampled:
+                gain_r = (gain @ v[cols]) * np.float32(n_samples / n_columns)
+            else:
+                gain_r = gain @ v
             X_block = Xa[rows]
             wq = self._fit_hyperplane(X_block, gain_r, wq, rng)
-            v, objective = _database_bit_update(gain, _sign(X_block @ wq))
+            query_bits = _sign(X_block @ wq)
+            new_v, objective = _database_bit_update(gain, query_bits)
+            if sampled:
+                v[cols] = new_v
+            else:
+                v = new_v
             if objective > best:
                 best, best_iter = objective, it
             if it - best_iter > _INNER_PATIENCE:
-                return wq, v
+                break
+        if sampled:
+            gain = _block_gain(
+                u_book, rows, v_book, None, positives[rows], gain_tables, n_threads
+            )
+            v, _ = _database_bit_update(gain, query_bits)
+        return wq, v, it
 
     def _update_bit_linear(
-        self, Xa, positives, U_other, V_other, wq, wd, theta, block, rng
+        self, Xa, positives, U_other, V_other, wq, wd, theta, block, rng, n_threads
     ):
         """Lin:Lin alternation for one bit (reference ``updateW``)."""
         n_samples = Xa.shape[0]
@@ -531,7 +679,13 @@ class AsymmetricLinV(BaseHasher):
             rows = rng.choice(n_samples, block, replace=False)
             cols = rng.choice(n_samples, block, replace=False)
             gain = _block_gain(
-                u_book, rows, v_book, cols, positives[rows][:, cols], gain_tables
+                u_book,
+                rows,
+                v_book,
+                cols,
+                positives[rows][:, cols],
+                gain_tables,
+                n_threads,
             )
             X_rows, X_cols = Xa[rows], Xa[cols]
             gain_r = gain @ _sign(X_cols @ wd)
@@ -542,7 +696,7 @@ class AsymmetricLinV(BaseHasher):
             if objective > best:
                 best, best_iter = objective, it
             if it - best_iter > _INNER_PATIENCE:
-                return wq, wd
+                return wq, wd, it
 
     def _fit_hyperplane(self, X, gain, coef, rng):
         return fit_hyperplane(
@@ -601,7 +755,8 @@ class AsymmetricLinV(BaseHasher):
         similarity : sparse matrix of shape (n_items, n_samples_fit), default=None
             Lin:V only: entry ``(a, i)`` non-zero if the new item ``a`` is a
             neighbour of training query ``i``. Required if ``fit`` was given a
-            ``similarity``; otherwise overrides the neighbour rule.
+            ``similarity`` or labels (for labels: same label as ``i``);
+            otherwise overrides the neighbour rule.
 
         Returns
         -------
@@ -620,9 +775,10 @@ class AsymmetricLinV(BaseHasher):
         n_train = self._fit_X.shape[0]
         if similarity is not None:
             positives = _check_similarity(similarity, (X.shape[0], n_train))
-        elif self._neighbor_rule == "given":
+        elif self._neighbor_rule in ("given", "labels"):
+            given = "a similarity" if self._neighbor_rule == "given" else "labels (y)"
             raise ValueError(
-                "this AsymmetricLinV was fitted with a given similarity: pass the "
+                f"this AsymmetricLinV was fitted with {given}: pass the "
                 "similarity of the new items to the training points"
             )
         else:

@@ -6,6 +6,8 @@ closed-form database bit, the sampled loss that picks the threshold, and the
 coordinate-wise encoding of new database items.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from scipy import sparse
 from sklearn.utils import gen_batches
@@ -107,43 +109,106 @@ class _Objective:
         return int(thetas[best]), float(losses[best])
 
 
-def _unique_codes(codes):
-    """Distinct rows of a +-1 code matrix and the row -> distinct-row index."""
+# Distinct query codes per chunk of the gain table (one task of the thread
+# pool); fixed, so results do not depend on the number of threads.
+_TABLE_CHUNK_ROWS = 16
+
+if hasattr(np, "bitwise_count"):  # NumPy >= 2.0
+    _popcount = np.bitwise_count
+else:  # pragma: no cover - NumPy 1.x
+    _POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+    def _popcount(words):
+        as_bytes = words.view(np.uint8).reshape(words.shape + (8,))
+        return _POPCOUNT8[as_bytes].sum(axis=-1, dtype=np.uint8)
+
+
+def _packed_words(codes):
+    """Rows of a +-1 code matrix as little-endian uint64 words (bit i = code i > 0)."""
     n_samples, n_bits = codes.shape
-    if n_bits == 0:
-        return codes[:1], np.zeros(n_samples, dtype=np.intp)
-    if n_bits <= 62:
-        keys = (codes > 0).astype(np.int64) @ (
-            np.int64(1) << np.arange(n_bits, dtype=np.int64)
-        )
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        return codes[first], inverse
-    unique, inverse = np.unique(codes, axis=0, return_inverse=True)
+    n_words = max(1, -(-n_bits // 64))
+    packed = np.zeros((n_samples, 8 * n_words), dtype=np.uint8)
+    packed[:, : -(-n_bits // 8)] = np.packbits(codes > 0, axis=1, bitorder="little")
+    return packed.view("<u8")
+
+
+def _hamming_words(a, b):
+    """Hamming distances (len(a), len(b)) between rows of packed uint64 words."""
+    distances = _popcount(a[:, None, 0] ^ b[None, :, 0])
+    for word in range(1, a.shape[1]):
+        distances += _popcount(a[:, None, word] ^ b[None, :, word])
+    return distances
+
+
+def _paired_hamming_words(a, b):
+    """Hamming distances between rows a[t] and b[t] of packed uint64 words."""
+    return _popcount(a ^ b).sum(axis=1, dtype=np.intp)
+
+
+def _map_threads(func, parts, n_threads):
+    """``[func(part) for part in parts]``, on ``n_threads`` threads.
+
+    For NumPy work that releases the GIL; each part writes its own output.
+    """
+    if n_threads <= 1 or len(parts) <= 1:
+        return [func(part) for part in parts]
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        return list(pool.map(func, parts))
+
+
+def _unique_codes(codes):
+    """Distinct rows of a +-1 code matrix as packed words, and row -> distinct row.
+
+    Returns ``(keys, inverse)``: ``keys`` of shape (n_distinct, n_words),
+    dtype uint64 (:func:`_packed_words`), sorted.
+    """
+    keys = _packed_words(codes)
+    if keys.shape[1] == 1:
+        unique, inverse = np.unique(keys[:, 0], return_inverse=True)
+        return unique[:, None], inverse.ravel()
+    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
     return unique, inverse.ravel()
 
 
 class _GainMatrix:
-    """The gain matrix M of a (queries x database) block, never materialised.
+    """The gain matrix M of a (queries x database) block, a table over distinct codes.
 
     ``M_ij = gain[s_ij][level_ij]``, ``level_ij = (u_i . v_j + n_other) / 2``
     from the other bits' codes (reference: ``M = loss(S, Y - 1) - loss(S, Y +
     1)``). As M depends on the codes only through their distinct values, it
-    is stored as a table over (distinct query code, distinct database code)
-    for non-neighbours plus a sparse correction on the neighbour pairs;
+    is stored as a float32 table over (distinct query code, distinct database
+    code) for non-neighbours plus a sparse correction on the neighbour pairs;
     products with M cost O(n_rows + n_cols + n_distinct_pairs + nnz), at most
-    that of the dense block. ``ndarray @ M`` and ``M @ ndarray`` work.
+    that of the dense block. The score of two codes is ``n_other - 2 d`` with
+    ``d`` their Hamming distance, counted by popcounts on packed words; the
+    table is filled in chunks of distinct query codes on ``n_threads``
+    threads (exact integer work, so the result does not depend on the
+    threads). ``ndarray @ M`` and ``M @ ndarray`` work; their vectors must
+    hold +-1 (their sums per distinct code are then exact in float32).
     """
 
     __array_ufunc__ = None  # make ``ndarray @ _GainMatrix`` call __rmatmul__
 
-    def __init__(self, u_codes, u_inverse, v_codes, v_inverse, positives, gain_tables):
+    def __init__(
+        self, u_keys, u_inverse, v_keys, v_inverse, positives, gain_tables, n_threads=1
+    ):
         gain_neg, gain_pos = gain_tables
-        n_other = u_codes.shape[1]
+        # gain of a non-neighbour pair at Hamming distance d of the other bits
+        by_distance = np.ascontiguousarray(gain_neg[::-1])
         self.u_inverse, self.v_inverse = u_inverse, v_inverse
-        levels = ((u_codes @ v_codes.T + n_other) * 0.5).astype(np.intp)
-        self.table = gain_neg[levels]
+        self.table = np.empty((len(u_keys), len(v_keys)), dtype=np.float32)
+
+        def fill(part):
+            np.take(
+                by_distance, _hamming_words(u_keys[part], v_keys), out=self.table[part]
+            )
+
+        _map_threads(fill, list(gen_batches(len(u_keys), _TABLE_CHUNK_ROWS)), n_threads)
         pos = positives.tocoo()
-        delta = (gain_pos - gain_neg)[levels[u_inverse[pos.row], v_inverse[pos.col]]]
+        distances = _paired_hamming_words(
+            u_keys[u_inverse[pos.row]], v_keys[v_inverse[pos.col]]
+        )
+        delta = (gain_pos - gain_neg)[::-1][distances]
         self.correction = sparse.csr_matrix(
             (delta.astype(np.float32), (pos.row, pos.col)), shape=positives.shape
         )
@@ -151,34 +216,43 @@ class _GainMatrix:
 
     def __matmul__(self, v):
         summed = np.bincount(self.v_inverse, weights=v, minlength=self.table.shape[1])
-        by_row = (self.table @ summed)[self.u_inverse].astype(np.float32)
+        by_row = (self.table @ summed.astype(np.float32))[self.u_inverse]
         return by_row + self.correction @ v
 
     def __rmatmul__(self, u):
         summed = np.bincount(self.u_inverse, weights=u, minlength=self.table.shape[0])
-        by_col = (summed @ self.table)[self.v_inverse].astype(np.float32)
+        by_col = (summed.astype(np.float32) @ self.table)[self.v_inverse]
         return by_col + self.correction.T @ u
 
     def toarray(self):
         return self.table[self.u_inverse][:, self.v_inverse] + self.correction.toarray()
 
 
-def _block_gain(u_codebook, rows, v_codebook, cols, positives_block, gain_tables):
+def _block_gain(
+    u_codebook, rows, v_codebook, cols, positives_block, gain_tables, n_threads=1
+):
     """Gain matrix of the block (rows x cols) from precomputed distinct codes.
 
     ``u_codebook = (distinct codes, inverse)`` of all query rows, likewise
-    ``v_codebook``; ``cols=None`` means all database columns.
+    ``v_codebook`` (:func:`_unique_codes`); ``cols=None`` means all database
+    columns.
     """
-    u_codes, u_inverse = u_codebook
-    v_codes, v_inverse = v_codebook
+    u_keys, u_inverse = u_codebook
+    v_keys, v_inverse = v_codebook
     used_u, u_block = np.unique(u_inverse[rows], return_inverse=True)
     if cols is None:
-        v_used, v_block = v_codes, v_inverse
+        v_used, v_block = v_keys, v_inverse
     else:
         used_v, v_block = np.unique(v_inverse[cols], return_inverse=True)
-        v_used = v_codes[used_v]
+        v_used = v_keys[used_v]
     return _GainMatrix(
-        u_codes[used_u], u_block, v_used, v_block, positives_block, gain_tables
+        u_keys[used_u],
+        u_block.ravel(),
+        v_used,
+        v_block.ravel(),
+        positives_block,
+        gain_tables,
+        n_threads,
     )
 
 

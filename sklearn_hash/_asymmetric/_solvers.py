@@ -28,18 +28,20 @@ def _weighted_hinge_sgd(X, y, weights, coef, n_epochs, rng):
     subgradient steps, no regulariser; the weights are not normalised.
     """
     coef = coef.astype(np.float32, copy=True)
-    signed_weights = (y * weights).astype(np.float32)
+    # y_i x_i . coef is -(x_i . coef) exactly where y_i = -1: margins and
+    # the step are computed on the rows y_i x_i
+    signed_X = X * y[:, None].astype(X.dtype)
+    weights = weights.astype(np.float32)
     batches = rng.randint(
         X.shape[0], size=(n_epochs, _SGD_BATCHES_PER_EPOCH, _SGD_BATCH_SIZE)
     )
     step = _SGD_STEP
     for epoch in range(n_epochs):
         step *= 1.0 - epoch / n_epochs
-        scale = np.float32(step / _SGD_BATCH_SIZE)
+        step_weights = weights * np.float32(step / _SGD_BATCH_SIZE)
         for batch in batches[epoch]:
-            X_batch = X[batch]
-            violated = (X_batch @ coef) * y[batch] < 1
-            coef += scale * ((signed_weights[batch] * violated) @ X_batch)
+            X_batch = signed_X[batch]
+            coef += (step_weights[batch] * (X_batch @ coef < 1)) @ X_batch
     return coef
 
 
