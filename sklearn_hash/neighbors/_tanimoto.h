@@ -542,7 +542,7 @@ SH_INLINE uint8_t st_radius_least(int32_t pq, int32_t pb, double sim) {
 
 /* scratch bytes per thread for the sparse scans of nb-byte codes, chunk codes */
 #define ST_SPARSE_SCRATCH(nb, chunk) \
-    ((8 * (nb) * 2 + 1) * ST_QUERY_BLOCK + (chunk) * (8 + 4 + ST_QUERY_BLOCK))
+    (((8 * (nb) * 2 + 1) * ST_QUERY_BLOCK + (chunk) * (8 + 4 + ST_QUERY_BLOCK) + 63) / 64 * 64)
 
 /* the sparse scan of chunk [s, e) for a block: T rows for the chunk's popcounts
  * from each active query's least count; candidates offered to the heaps */
