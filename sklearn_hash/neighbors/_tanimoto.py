@@ -144,6 +144,9 @@ class TanimotoSearch:
         self.n_threads = _openmp_effective_n_threads(n_jobs)
 
     def _queries(self, queries, self_offset):
+        """The kernels' leading arguments: the database (codes in scan order,
+        order, popcounts, sparse layout), then the queries, their popcounts,
+        own indices (X=None) and processing order."""
         qpop = _tanimoto_kernels.popcounts(queries)
         qself = (
             np.arange(len(queries), dtype=np.int64) + self_offset
@@ -151,25 +154,18 @@ class TanimotoSearch:
             else np.full(len(queries), -1, dtype=np.int64)
         )
         qorder = np.argsort(qpop, kind="stable")
-        return qpop, qself, qorder
+        index = self.index
+        database = (index.codes, index.order, index.pop, index.pos, index.start)
+        return *database, queries, qpop, qself, qorder
 
     def _threads(self, n_queries, block):
         return max(1, min(self.n_threads, -(-n_queries // block)))
 
     def kneighbors(self, queries, k, self_offset):
         """(distances, indices), each (n_queries, k), ascending distance."""
-        qpop, qself, qorder = self._queries(queries, self_offset)
         block = _tanimoto_kernels.query_block(k)
         c, u, indices = _tanimoto_kernels.kneighbors(
-            self.index.codes,
-            self.index.order,
-            self.index.pop,
-            self.index.pos,
-            self.index.start,
-            queries,
-            qpop,
-            qself,
-            qorder,
+            *self._queries(queries, self_offset),
             k,
             self.index.bitbound,
             self._threads(len(queries), block),
@@ -191,18 +187,10 @@ class TanimotoSearch:
 
     def radius_neighbors(self, queries, radius, self_offset):
         """Flat (distances, indices, offsets), each query's run ascending."""
-        qpop, qself, qorder = self._queries(queries, self_offset)
-        lo, hi = self.windows(qpop, radius)
+        arguments = self._queries(queries, self_offset)
+        lo, hi = self.windows(arguments[-3], radius)
         return _tanimoto_kernels.radius_neighbors(
-            self.index.codes,
-            self.index.order,
-            self.index.pop,
-            self.index.pos,
-            self.index.start,
-            queries,
-            qpop,
-            qself,
-            qorder,
+            *arguments,
             lo,
             hi,
             float(radius),
