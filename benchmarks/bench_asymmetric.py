@@ -43,7 +43,7 @@ before and after each fit is printed::
 
 ``--table profile``: where the time of one sweep goes (``max_iter=1``,
 cProfile, cumulative seconds per phase of the fit), same data as
-``scaling``::
+``scaling``; it also runs on the package before issue 23 (no ``n_jobs``)::
 
     python benchmarks/bench_asymmetric.py --table profile \\
         --data ../shared/data --sizes 5000 20000 --nbits 32 --threads 1
@@ -231,6 +231,9 @@ def scaling_table(args):
         )
 
 
+SEMANTIC_METHODS = ["Lin:V fit(X, y)", "Lin:V Euclidean", "ITQ"]
+
+
 def semantic_table(args):
     print(f"# CPU: {cpu_description()}")
     folder = Path(args.data[0])
@@ -248,11 +251,11 @@ def semantic_table(args):
     )
     methods = {
         "Lin:V fit(X, y)": lambda nbits, seed: (
-            AsymmetricLinV(nbits, random_state=seed),
+            AsymmetricLinV(nbits, solver=args.solver, random_state=seed),
             labels,
         ),
         "Lin:V Euclidean": lambda nbits, seed: (
-            AsymmetricLinV(nbits, random_state=seed),
+            AsymmetricLinV(nbits, solver=args.solver, random_state=seed),
             None,
         ),
         "ITQ": lambda nbits, seed: (ITQ(nbits, random_state=seed), None),
@@ -260,6 +263,8 @@ def semantic_table(args):
     rows = []
     for nbits in args.nbits:
         for name, make in methods.items():
+            if name not in args.semantic_methods:
+                continue
             results = []
             for seed in args.seeds:
                 hasher, y = make(nbits, seed)
@@ -305,7 +310,6 @@ PHASES = {
     "gain tables (M)": ["_block_gain"],
     "products with M": ["__matmul__", "__rmatmul__"],
     "query-bit SGD": ["fit_hyperplane"],
-    "database bits": ["_database_bit_update"],
 }
 
 
@@ -320,9 +324,9 @@ def profile_table(args):
         X, sources = scaling_data(args.data[0], n)
         for nbits in args.nbits:
             for threads in args.threads:
-                hasher = AsymmetricLinV(
-                    nbits, max_iter=1, n_jobs=threads, random_state=args.seeds[0]
-                )
+                hasher = AsymmetricLinV(nbits, max_iter=1, random_state=args.seeds[0])
+                if "n_jobs" in hasher.get_params():  # not before issue 23
+                    hasher.set_params(n_jobs=threads)
                 load_before = load_average()
                 profiler = cProfile.Profile()
                 with threadpool_limits(limits=threads, user_api="blas"):
@@ -387,6 +391,13 @@ def main():
     )
     parser.add_argument(
         "--repeats", type=int, default=1, help="scaling: fits per cell (median)"
+    )
+    parser.add_argument(
+        "--semantic-methods",
+        nargs="+",
+        default=SEMANTIC_METHODS,
+        choices=SEMANTIC_METHODS,
+        help="semantic: methods",
     )
     args = parser.parse_args()
     if args.table == "scaling":

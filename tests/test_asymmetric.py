@@ -434,8 +434,9 @@ def test_sampled_columns_learn_and_set_every_database_bit():
     assert hamming_mean_average_precision(positives, dist) > 0.5
 
 
-@pytest.mark.parametrize("database", ["free", "linear"])
-@pytest.mark.parametrize("database_block_size", [None, 50])
+@pytest.mark.parametrize(
+    "database, database_block_size", [("free", None), ("free", 50), ("linear", None)]
+)
 def test_codes_do_not_depend_on_n_jobs(database, database_block_size):
     X, _ = _blobs()
     params = dict(

@@ -323,9 +323,15 @@ class AsymmetricLinV(BaseHasher):
     Memory: the neighbour relation is sparse (about ``(n_neighbors + 1) *
     n_samples`` entries; the radius is found exactly in one chunked pass
     over the pairwise distances, never holding them all), the loss pairs take
-    ``n_loss_pairs`` entries, and a block at most ``block_size x n_samples``
-    floats. Lin:V keeps the normalised training points (for
-    ``encode_database``), Lin:Lin does not.
+    ``n_loss_pairs`` entries, and a gain table at most ``block_size x
+    n_samples`` float32 (the last update of each bit; the steps use
+    ``block_size x database_block_size``). Lin:V keeps the normalised
+    training points (for ``encode_database``), Lin:Lin does not.
+
+    Reproducibility: a given ``random_state`` gives the same codes whatever
+    ``n_jobs`` (the threads only fill disjoint parts of the gain tables,
+    with exact integer arithmetic; every floating-point sum runs in one
+    thread, in a fixed order).
 
     ``fit_transform(X)`` is not ``fit(X).transform(X)``: the first returns
     the database codes of the training points, the second their query
@@ -366,6 +372,15 @@ class AsymmetricLinV(BaseHasher):
     >>> query_codes = hasher.transform(X[:5])
     >>> database_codes.shape, query_codes.shape
     ((300, 1), (5, 1))
+
+    With class labels, same label = neighbour:
+
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> supervised = AsymmetricLinV(
+    ...     nbits=8, n_epochs=2, max_iter=5, random_state=0
+    ... ).fit(X, y)
+    >>> supervised.transform(X[:5]).shape
+    (5, 1)
     """
 
     _parameter_constraints: dict = {
