@@ -35,7 +35,8 @@ git-ignored), where the fingerprints (.npy) and FPSim2's database (.h5) are
 cached too: building the full set takes about 20 CPU-minutes, split over
 ``--n-procs`` processes. ``SKLEARN_HASH_TANIMOTO_PATH`` or ``--paths`` force
 kernel paths (by default the AVX2 path is also run forced when the chosen
-path is another, e.g. AVX-512).
+path is another, e.g. AVX-512), and the layout the estimators did not choose
+at fit (dense or sparse) is run forced too, both at k=10 and t=0.7.
 
 Needs RDKit and FPSim2 (``pip install rdkit fpsim2``).
 """
@@ -456,13 +457,32 @@ def run_numpy(args, db64, pop, queries, ks, radii, log):
     return rows, results
 
 
-def run_ours(est, queries, ks, radii, repeats, label, threads, log, path="auto"):
+def fit_ours(estimator, base, algorithm, log):
+    """The fitted estimator and its layout ("dense" / "sparse", as chosen at
+    fit; "-" where the package has no layouts)."""
+    t0 = time.perf_counter()
+    est = estimator(
+        n_neighbors=10, metric="jaccard", algorithm=algorithm, n_jobs=1
+    ).fit(base)
+    seconds = time.perf_counter() - t0
+    index = getattr(est, "_tanimoto", None)
+    layout = getattr(index, "layout", "-")
+    timed = getattr(index, "sample_seconds", {})
+    log(
+        f"ours algorithm={algorithm}: fit {seconds:.2f} s, layout {layout} "
+        f"(sample k-NN at fit, ms: "
+        + ", ".join(f"{k} {v * 1e3:.2f}" for k, v in timed.items())
+        + f"), index {getattr(est, 'index_nbytes_', 0) / 1e6:.0f} MB, "
+        f"load {load_average()}"
+    )
+    return est, layout
+
+
+def run_ours(est, queries, ks, radii, repeats, label, threads, log):
     rows, results = [], {}
     for k in ks:
         t, c, out = measure(lambda k=k: est.kneighbors(queries, n_neighbors=k), repeats)
-        rows.append(
-            Row(label, f"k={k}", len(queries), t, c, threads=threads, path=path)
-        )
+        rows.append(Row(label, f"k={k}", len(queries), t, c, threads=threads))
         results[f"k={k}"] = out
         log(f"  {label} j={threads} k={k}: {rows[-1].seconds * 1e3:.3f} ms/query")
     for thr, radius in radii.items():
@@ -470,9 +490,7 @@ def run_ours(est, queries, ks, radii, repeats, label, threads, log, path="auto")
             lambda r=radius: est.radius_neighbors(queries, radius=r, sort_results=True),
             repeats,
         )
-        rows.append(
-            Row(label, f"t={thr}", len(queries), t, c, threads=threads, path=path)
-        )
+        rows.append(Row(label, f"t={thr}", len(queries), t, c, threads=threads))
         results[f"t={thr}"] = list(zip(*out))
         log(f"  {label} j={threads} t={thr}: {rows[-1].seconds * 1e3:.3f} ms/query")
     return rows, results
@@ -731,18 +749,13 @@ def main(argv=None):
 
     ours_all = {}
     if "ours" in args.engines:
+        layouts = set()
         for algorithm in args.algorithms:
-            t0 = time.perf_counter()
-            est = HammingNeighbors(
-                n_neighbors=10, metric="jaccard", algorithm=algorithm, n_jobs=1
-            ).fit(base)
-            log(
-                f"ours algorithm={algorithm}: fit {time.perf_counter() - t0:.2f} s, "
-                f"load {load_average()}"
-            )
+            est, layout = fit_ours(HammingNeighbors, base, algorithm, log)
+            layouts.add(layout)
             for j in args.threads:
                 est.set_params(n_jobs=j)
-                label = f"ours {algorithm}"
+                label = f"ours {algorithm} ({layout})"
                 r, res = run_ours(
                     est, queries, args.k, radii, args.repeats, label, j, log
                 )
@@ -757,7 +770,7 @@ def main(argv=None):
                 )
                 rows.append(
                     Row(
-                        f"ours {algorithm}, one query a call",
+                        f"ours {algorithm} ({layout}), one query a call",
                         "k=10",
                         nq,
                         t,
@@ -770,31 +783,32 @@ def main(argv=None):
         chosen = tk.tanimoto_path(N_BYTES)
         paths = args.paths
         if paths is None:
-            paths = (
-                ["avx2"]
-                if chosen != "avx2" and tk.tanimoto_path_available("avx2")
-                else []
+            avx2 = tk.tanimoto_path_available("avx2")
+            paths = ["avx2"] if chosen != "avx2" and avx2 else []
+        extra = [("path", p) for p in paths]
+        extra += [("layout", x) for x in ("dense", "sparse") if x not in layouts]
+        for kind, value in extra:
+            if kind == "path":
+                tk.set_tanimoto_path(value)
+                est, layout = fit_ours(HammingNeighbors, base, "auto", log)
+            else:
+                os.environ["SKLEARN_HASH_TANIMOTO_LAYOUT"] = value
+                est, layout = fit_ours(HammingNeighbors, base, "auto", log)
+                del os.environ["SKLEARN_HASH_TANIMOTO_LAYOUT"]
+            label = f"ours auto ({layout}), {kind} {value} forced"
+            log(label)
+            r, res = run_ours(
+                est,
+                queries,
+                [k for k in args.k if k == 10],
+                {t: r for t, r in radii.items() if t == 0.7},
+                args.repeats,
+                label,
+                1,
+                log,
             )
-        if paths:
-            est = HammingNeighbors(metric="jaccard", algorithm="auto", n_jobs=1).fit(
-                base
-            )
-            for p in paths:
-                tk.set_tanimoto_path(p)
-                log(f"ours, path forced to {p}")
-                r, res = run_ours(
-                    est,
-                    queries,
-                    [k for k in args.k if k == 10],
-                    {t: r for t, r in radii.items() if t == 0.7},
-                    args.repeats,
-                    f"ours auto, path {p}",
-                    1,
-                    log,
-                    path=p,
-                )
-                rows += r
-                ours_all[(f"path {p}", 1)] = res
+            rows += r
+            ours_all[(f"{kind} {value}", 1)] = res
             tk.set_tanimoto_path("auto")
 
     # -- checks
