@@ -69,7 +69,7 @@ ST_EXPORT int emu_knn(const char *name, const char *sparse, const uint8_t *codes
             rows[i] = queries + (first + i) * nb;
             self[i] = -1;
         }
-        st_knn_block(p, sp, &db, rows, qpop + first, self, m, k, heaps, use_bounds, chunk,
+        st_knn_block(p, sp, 1, &db, rows, qpop + first, self, m, k, heaps, use_bounds, chunk,
                      counts, scratch);
         for (i = 0; i < m; i++)
             for (j = 0; j < k; j++) {

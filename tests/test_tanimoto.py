@@ -44,8 +44,8 @@ def reference_cu(queries, database):
 
 def reference_distances(queries, database):
     c, u = reference_cu(queries, database)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(u == 0, 0.0, 1.0 - c / np.maximum(u, 1))
+    # scikit-learn's formula: (u - c) / u, 0 for 0 / 0
+    return np.where(u == 0, 0.0, (u - c) / np.maximum(u, 1))
 
 
 def reference_kneighbors(queries, database, k, exclude_self=False):
@@ -193,6 +193,23 @@ def test_radius_on_exact_fractions(layout):
         np.testing.assert_array_equal(indices[0], [0, 2, 1])
 
 
+@pytest.mark.parametrize("algorithm", ["brute", "bitbound"])
+def test_radius_keeps_similarity_exactly_at_the_threshold(algorithm, layout):
+    """7 / 10: 1 - c / u would round to 0.30000000000000004 and drop it from
+    radius 0.3; scikit-learn's (u - c) / u gives 0.3 and keeps it."""
+    a = np.zeros((1, 2048), bool)
+    a[0, :40] = True
+    b = np.zeros((3, 2048), bool)
+    b[0, :28], b[1, :35], b[2, :20] = True, True, True  # 28/40, 35/40, 20/40
+    nn = HammingNeighbors(metric="jaccard", algorithm=algorithm).fit(pack_bits(b))
+    distances, indices = nn.radius_neighbors(pack_bits(a), radius=0.3)
+    ref = NearestNeighbors(metric="jaccard", radius=0.3).fit(b)
+    ref_distances, ref_indices = ref.radius_neighbors(a, sort_results=True)
+    np.testing.assert_array_equal(indices[0], ref_indices[0])
+    np.testing.assert_array_equal(distances[0], ref_distances[0])
+    np.testing.assert_array_equal(indices[0], [1, 0])
+
+
 def test_empty_fingerprints_follow_scikit_learn(layout):
     """0 / 0: two empty fingerprints are at distance 0, as scikit-learn's
     jaccard; an empty one is at distance 1 from any other."""
@@ -327,13 +344,35 @@ def test_sparse_layout_lists_the_set_bits():
         )
 
 
-def test_auto_layout_is_measured_and_sparse_wins_on_fingerprints(monkeypatch):
+def test_auto_layout_follows_the_sample_timings(monkeypatch):
     monkeypatch.delenv("SKLEARN_HASH_TANIMOTO_LAYOUT", raising=False)
     rng = np.random.default_rng(11)
     nn = HammingNeighbors(metric="jaccard").fit(fingerprints(rng, 3000, 2048, 0.02))
-    timings = nn._tanimoto.sample_seconds
-    assert set(timings) == {"dense", "sparse"}
-    assert nn._tanimoto.layout == min(timings, key=timings.get)
+    index = nn._tanimoto
+    t = index.sample_seconds
+    assert set(t) == {(name, q) for name in ("dense", "sparse") for q in (1, 32)}
+    sparse_wins_a_block = t[("sparse", 32)] <= t[("dense", 32)]
+    assert index.layout == ("sparse" if sparse_wins_a_block else "dense")
+    if sparse_wins_a_block:
+        assert 1 <= index.sparse_min_queries <= 32
+        # one query runs sparse only if the sample said sparse wins there too
+        assert (index.sparse_min_queries == 1) == (t[("sparse", 1)] <= t[("dense", 1)])
+
+
+@pytest.mark.parametrize("sparse_min_queries", [1, 5, 33])
+def test_small_blocks_go_dense_with_the_same_results(sparse_min_queries, monkeypatch):
+    monkeypatch.setenv("SKLEARN_HASH_TANIMOTO_LAYOUT", "sparse")
+    rng = np.random.default_rng(13)
+    db = fingerprints(rng, 500, 256, 0.05, n_empty=2, n_dup=30)
+    q = fingerprints(rng, 37, 256, 0.05)  # blocks of 32 and 5
+    nn = HammingNeighbors(n_neighbors=6, metric="jaccard").fit(db)
+    nn._tanimoto.sparse_min_queries = sparse_min_queries
+    np.testing.assert_array_equal(
+        nn.kneighbors(q, return_distance=False), reference_kneighbors(q, db, 6)
+    )
+    _, got = nn.radius_neighbors(q, radius=0.6)
+    for a, b in zip(got, reference_radius(q, db, 0.6)[1]):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_bad_parameters_raise_clear_errors():

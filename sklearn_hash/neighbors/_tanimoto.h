@@ -587,10 +587,13 @@ static void st_knn_sparse_chunk(int sp, const st_db_t *db, int64_t s, int64_t e,
 }
 
 /* whether the sparse scan serves this block: a sparse layout, a variant
- * chosen (sp >= 0), and counts that fit bytes (every query at most 255 bits) */
-static int st_block_is_sparse(int sp, const st_db_t *db, const int32_t *qpop, int nq) {
+ * chosen (sp >= 0), enough queries to pay for it (its cost hardly depends on
+ * their number, the dense kernels' grows with it: min_queries is measured at
+ * fit), and counts that fit bytes (every query at most 255 bits) */
+static int st_block_is_sparse(int sp, const st_db_t *db, const int32_t *qpop, int nq,
+                              int min_queries) {
     int i;
-    if (sp < 0 || db->pos == NULL) return 0;
+    if (sp < 0 || db->pos == NULL || nq < min_queries) return 0;
     for (i = 0; i < nq; i++)
         if (qpop[i] > 255) return 0;
     return 1;
@@ -601,16 +604,17 @@ static int st_block_is_sparse(int sp, const st_db_t *db, const int32_t *qpop, in
  * With bounds, the chunks are visited outward from the block's middle popcount
  * and a chunk is scored only for the queries it may help; a direction ends when
  * it can help none (further chunks have bounds no higher). Dense path p, or the
- * sparse variant sp (-1: none). Scratch: chunk int32 (counts) and
+ * sparse variant sp (-1: none) for blocks of at least sparse_min queries. Scratch: chunk int32 (counts) and
  * ST_SPARSE_SCRATCH bytes (sparse). */
-static void st_knn_block(int p, int sp, const st_db_t *db, const uint8_t *const *queries,
+static void st_knn_block(int p, int sp, int sparse_min, const st_db_t *db,
+                         const uint8_t *const *queries,
                          const int32_t *qpop, const int64_t *qself, int nq, int64_t k,
                          st_item_t *heaps, int use_bounds, int64_t chunk, int32_t *counts,
                          uint8_t *scratch) {
     int64_t size[ST_QUERY_BLOCK];
     int64_t up, down, centre = 0;
     int i, dir, live_up = 1, live_down = 1;
-    const int sparse = st_block_is_sparse(sp, db, qpop, nq);
+    const int sparse = st_block_is_sparse(sp, db, qpop, nq, sparse_min);
     for (i = 0; i < nq; i++) size[i] = 0;
     if (sparse) st_query_table(queries, nq, db->nb, scratch);
     if (use_bounds) {
@@ -691,8 +695,10 @@ static int st_hit_order(const void *a, const void *b) {
     return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
+/* (u - c) / u as scikit-learn's jaccard computes it: 1 - c / u would round
+ * 7/10 to a distance of 0.30000000000000004, outside radius 0.3 */
 SH_INLINE double st_distance(int32_t c, int32_t u) {
-    return u == 0 ? 0.0 : 1.0 - (double)c / (double)u;
+    return u == 0 ? 0.0 : (double)(u - c) / (double)u;
 }
 
 /* append (c, u) of the code at scan position j to hits[i] if it is within the
@@ -750,14 +756,15 @@ static int st_radius_sparse_chunk(int sp, const st_db_t *db, int64_t s, int64_t 
     return 1;
 }
 
-static int st_radius_block(int p, int sp, const st_db_t *db, const uint8_t *const *queries,
+static int st_radius_block(int p, int sp, int sparse_min, const st_db_t *db,
+                           const uint8_t *const *queries,
                            const int32_t *qpop, const int64_t *qself, const int64_t *lo,
                            const int64_t *hi, int nq, double radius, st_hit_t **hits,
                            int64_t *len, int64_t *cap, int64_t chunk, int32_t *counts,
                            uint8_t *scratch) {
     int64_t first = db->n, last = 0, s, j;
     int i;
-    const int sparse = st_block_is_sparse(sp, db, qpop, nq);
+    const int sparse = st_block_is_sparse(sp, db, qpop, nq, sparse_min);
     if (sparse) st_query_table(queries, nq, db->nb, scratch);
     for (i = 0; i < nq; i++) {
         if (lo[i] < hi[i] && lo[i] < first) first = lo[i];

@@ -56,8 +56,10 @@ class TanimotoIndex:
     ``layout`` is "sparse" when the set bits of every code are also stored
     (``pos``, ``start``; 2 bytes a set bit) and the scans run a block of
     queries per code on them, "dense" otherwise. "auto" times both on a sample
-    of the database at fit (a k-NN of 32 of its codes among up to 8,192) and
-    keeps the faster; the results are identical either way.
+    of the database at fit (a k-NN of 1 and of 32 of its codes among up to
+    8,192) and keeps sparse if it wins a block of 32; blocks of fewer than
+    ``sparse_min_queries`` queries (one query per call) run dense, where the
+    interpolated timings say so. The results are identical either way.
     """
 
     def __init__(self, codes, bitbound, layout="auto"):
@@ -71,6 +73,7 @@ class TanimotoIndex:
             self.order, self.codes, self.pop = None, codes, pop
         self.pos = self.start = None
         self.layout = "dense"
+        self.sparse_min_queries = 1
         self.sample_seconds = {}
         if layout == "auto":
             layout = self._measure_layouts()
@@ -86,7 +89,10 @@ class TanimotoIndex:
         )
 
     def _measure_layouts(self):
-        """The faster layout on a sample (dense when sparse is impossible)."""
+        """Time both layouts on a sample, for 1 and 32 queries: "sparse" if it
+        wins a full block, and from how many queries of a block (linear in
+        between: a dense scan costs in proportion to the queries, a sparse
+        one hardly depends on them); "dense" when sparse is impossible."""
         if not self._sparse_possible():
             return "dense"
         n = len(self.pop)
@@ -95,22 +101,43 @@ class TanimotoIndex:
         codes = self.codes[first : first + m]
         pop = self.pop[first : first + m]
         queries = np.ascontiguousarray(codes[np.linspace(0, m - 1, 32).astype(int)])
-        qpop = _tanimoto_kernels.popcounts(queries)
-        qself = np.full(len(queries), -1, dtype=np.int64)
-        qorder = np.arange(len(queries), dtype=np.int64)
         pos, start = _tanimoto_kernels.sparse_layout(codes, pop)
         k = min(10, m)
 
-        def run(pos, start):
-            _tanimoto_kernels.kneighbors(
-                codes, None, pop, pos, start, queries, qpop, qself, qorder, k, False, 1
+        def run(q, layout):
+            qpop = _tanimoto_kernels.popcounts(q)
+            return _seconds(
+                lambda: _tanimoto_kernels.kneighbors(
+                    codes,
+                    None,
+                    pop,
+                    *((pos, start) if layout == "sparse" else (None, None)),
+                    q,
+                    qpop,
+                    np.full(len(q), -1, dtype=np.int64),
+                    np.arange(len(q), dtype=np.int64),
+                    k,
+                    False,
+                    1,
+                )
             )
 
         self.sample_seconds = {
-            "dense": _seconds(lambda: run(None, None)),
-            "sparse": _seconds(lambda: run(pos, start)),
+            (layout, len(q)): run(q, layout)
+            for layout in ("dense", "sparse")
+            for q in (queries[:1], queries)
         }
-        return min(self.sample_seconds, key=self.sample_seconds.get)
+        blocks = np.arange(1, 33)
+        t = self.sample_seconds
+        dense, sparse = (
+            np.interp(blocks, [1, 32], [t[(name, 1)], t[(name, 32)]])
+            for name in ("dense", "sparse")
+        )
+        wins = blocks[sparse <= dense]
+        if len(wins) == 0:
+            return "dense"
+        self.sparse_min_queries = int(wins[0])
+        return "sparse"
 
     @property
     def nbytes(self):
@@ -124,11 +151,11 @@ class TanimotoIndex:
 
 
 def tanimoto_distance(c, u):
-    """``1 - c / u`` in float64, 0 where ``u == 0`` (two empty fingerprints)."""
+    """``(u - c) / u`` in float64 (as scikit-learn's jaccard: ``1 - c / u``
+    would put 7 / 10 at 0.30000000000000004), 0 where ``u == 0``."""
     c = np.asarray(c, dtype=np.float64)
     u = np.asarray(u, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(u == 0, 0.0, 1.0 - c / np.where(u == 0, 1.0, u))
+    return (u - c) / np.where(u == 0, 1.0, u)
 
 
 class TanimotoSearch:
@@ -169,6 +196,7 @@ class TanimotoSearch:
             k,
             self.index.bitbound,
             self._threads(len(queries), block),
+            self.index.sparse_min_queries,
         )
         return tanimoto_distance(c, u), indices
 
@@ -195,4 +223,5 @@ class TanimotoSearch:
             hi,
             float(radius),
             self._threads(len(queries), 32),
+            self.index.sparse_min_queries,
         )

@@ -52,11 +52,13 @@ cdef extern from "_tanimoto.h" nogil:
     int st_sparse_index()
     const char *st_sparse_name(int q)
     int64_t ST_SPARSE_SCRATCH(int64_t nb, int64_t chunk)
-    void st_knn_block(int p, int sp, const st_db_t *db, const uint8_t *const *queries,
+    void st_knn_block(int p, int sp, int sparse_min, const st_db_t *db,
+                      const uint8_t *const *queries,
                       const int32_t *qpop, const int64_t *qself, int nq, int64_t k,
                       st_item_t *heaps, int use_bounds, int64_t chunk, int32_t *counts,
                       uint8_t *scratch)
-    int st_radius_block(int p, int sp, const st_db_t *db, const uint8_t *const *queries,
+    int st_radius_block(int p, int sp, int sparse_min, const st_db_t *db,
+                        const uint8_t *const *queries,
                         const int32_t *qpop, const int64_t *qself, const int64_t *lo,
                         const int64_t *hi, int nq, double radius, st_hit_t **hits,
                         int64_t *len, int64_t *cap, int64_t chunk, int32_t *counts,
@@ -214,12 +216,15 @@ def kneighbors(const uint8_t[:, ::1] codes, const int64_t[::1] order, const int3
                const uint16_t[::1] pos, const int64_t[::1] start,
                const uint8_t[:, ::1] queries, const int32_t[::1] qpop,
                const int64_t[::1] qself, const int64_t[::1] qorder, int64_t k,
-               bint use_bounds, int n_threads):
+               bint use_bounds, int n_threads, int sparse_min_queries=1):
     """Best k codes of each query by Tanimoto similarity.
 
     ``codes`` are in scan order, ``order`` maps scan positions to database
-    indices (None: the same) and ``pop`` holds the popcount at each scan position (ascending if
-    ``use_bounds``); ``qself`` is each query's own database index or -1;
+    indices (None: the same) and ``pop`` holds the popcount at each scan
+    position (ascending if ``use_bounds``); ``pos`` / ``start`` the sparse
+    layout (None: dense scans only; blocks of fewer than
+    ``sparse_min_queries`` queries run dense); ``qself`` is each query's own
+    database index or -1;
     queries are processed in blocks in the order ``qorder``. Returns int32
     arrays ``(c, u)`` (``u = 0`` never: 0 / 0 comes back as 1 / 1) and the
     int64 indices, each (n_queries, k), rows best first, ties by index.
@@ -264,7 +269,7 @@ def kneighbors(const uint8_t[:, ::1] codes, const int64_t[::1] order, const int3
                 qptr[t, block + i] = qself[q]
                 qpops[t, i] = qpop[q]
             h = <st_item_t *>&heaps[t, 0]
-            st_knn_block(p, sp, &db, qrows, &qpops[t, 0], &qptr[t, block], nq, k, h,
+            st_knn_block(p, sp, sparse_min_queries, &db, qrows, &qpops[t, 0], &qptr[t, block], nq, k, h,
                          use_bounds, rows, &counts[t, 0], &scratch[t, 0])
             for i in range(nq):
                 q = qorder[b * block + i]
@@ -280,7 +285,7 @@ def radius_neighbors(const uint8_t[:, ::1] codes, const int64_t[::1] order,
                      const int64_t[::1] start, const uint8_t[:, ::1] queries,
                      const int32_t[::1] qpop, const int64_t[::1] qself,
                      const int64_t[::1] qorder, const int64_t[::1] lo, const int64_t[::1] hi,
-                     double radius, int n_threads):
+                     double radius, int n_threads, int sparse_min_queries=1):
     """Codes at Tanimoto distance <= radius of each query, within the scan
     positions ``[lo[q], hi[q])``. Returns float64 distances, int64 indices
     (each query's run sorted by (distance, index)) and int64 offsets."""
@@ -329,7 +334,7 @@ def radius_neighbors(const uint8_t[:, ::1] codes, const int64_t[::1] order,
                     info[t, 5 * block + i] = 0
                     info[t, 6 * block + i] = 0
                     qpops[t, i] = qpop[q]
-                if not st_radius_block(p, sp, &db, qrows, &qpops[t, 0],
+                if not st_radius_block(p, sp, sparse_min_queries, &db, qrows, &qpops[t, 0],
                                        &info[t, 2 * block], &info[t, 3 * block],
                                        &info[t, 4 * block], nq, radius, hits,
                                        &info[t, 5 * block], &info[t, 6 * block],
