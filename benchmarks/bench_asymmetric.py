@@ -79,7 +79,11 @@ from sklearn_hash.metrics._base import _hamming_distances
 
 METHODS = {
     "Lin:V": lambda nbits, seed, args: AsymmetricLinV(
-        nbits, database="free", solver=args.solver, random_state=seed
+        nbits,
+        database="free",
+        solver=args.solver,
+        database_block_size=args.database_block_size,
+        random_state=seed,
     ),
     "Lin:Lin": lambda nbits, seed, args: AsymmetricLinV(
         nbits, database="linear", solver=args.solver, random_state=seed
@@ -374,6 +378,12 @@ def main():
         "--n-train", type=int, default=5000, help="mnist training/database size"
     )
     parser.add_argument("--solver", default="sgd", choices=["sgd", "lbfgs"])
+    parser.add_argument(
+        "--database-block-size",
+        type=lambda value: None if value == "none" else int(value),
+        default=5000,
+        help="Lin:V's database_block_size ('none': all columns, the reference)",
+    )
     parser.add_argument(
         "--table",
         default="accuracy",
