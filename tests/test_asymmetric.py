@@ -112,13 +112,14 @@ def test_gain_matrix_matches_dense_definition():
     np.testing.assert_allclose(left @ gain, left @ dense, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("n_bits", [0, 1, 31, 63, 64, 65, 130])
+@pytest.mark.parametrize("n_bits", [0, 1, 31, 63, 64, 65, 130, 300])
 def test_packed_code_distances_match_the_inner_products(n_bits):
     """u . v = n_bits - 2 d_H(u, v) on the packed words, over word boundaries."""
     rng = np.random.RandomState(n_bits)
     U = np.sign(rng.randn(7, n_bits)).astype(np.float32)
     V = np.sign(rng.randn(9, n_bits)).astype(np.float32)
     U[3], V[5] = U[0], U[0]  # repeated codes
+    V[6] = -U[1]  # distance n_bits (past 255 at 300 bits)
     u_keys, u_inverse = _unique_codes(U)
     v_keys, v_inverse = _unique_codes(V)
     distances = _hamming_words(u_keys, v_keys)[u_inverse][:, v_inverse]

@@ -135,6 +135,8 @@ def _packed_words(codes):
 def _hamming_words(a, b):
     """Hamming distances (len(a), len(b)) between rows of packed uint64 words."""
     distances = _popcount(a[:, None, 0] ^ b[None, :, 0])
+    if a.shape[1] > 3:  # more than 255 bits: past uint8
+        distances = distances.astype(np.uint16)
     for word in range(1, a.shape[1]):
         distances += _popcount(a[:, None, word] ^ b[None, :, word])
     return distances
