@@ -359,12 +359,12 @@ def test_auto_layout_follows_the_sample_timings(monkeypatch):
         assert (index.sparse_min_queries == 1) == (t[("sparse", 1)] <= t[("dense", 1)])
 
 
-@pytest.mark.parametrize("sparse_min_queries", [1, 5, 33])
+@pytest.mark.parametrize("sparse_min_queries", [1, 2, 33])
 def test_small_blocks_go_dense_with_the_same_results(sparse_min_queries, monkeypatch):
     monkeypatch.setenv("SKLEARN_HASH_TANIMOTO_LAYOUT", "sparse")
     rng = np.random.default_rng(13)
     db = fingerprints(rng, 500, 256, 0.05, n_empty=2, n_dup=30)
-    q = fingerprints(rng, 37, 256, 0.05)  # blocks of 32 and 5
+    q = fingerprints(rng, 33, 256, 0.05)  # blocks of 32 and 1 (the lone-query scan)
     nn = HammingNeighbors(n_neighbors=6, metric="jaccard").fit(db)
     nn._tanimoto.sparse_min_queries = sparse_min_queries
     np.testing.assert_array_equal(
@@ -373,6 +373,11 @@ def test_small_blocks_go_dense_with_the_same_results(sparse_min_queries, monkeyp
     _, got = nn.radius_neighbors(q, radius=0.6)
     for a, b in zip(got, reference_radius(q, db, 0.6)[1]):
         np.testing.assert_array_equal(a, b)
+    for i in (0, 32):  # one query per call
+        np.testing.assert_array_equal(
+            nn.kneighbors(q[i : i + 1], return_distance=False),
+            reference_kneighbors(q[i : i + 1], db, 6),
+        )
 
 
 def test_bad_parameters_raise_clear_errors():

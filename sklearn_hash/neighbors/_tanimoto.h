@@ -510,19 +510,55 @@ static const st_sparse_path_t st_sparse_paths[] = {
 };
 #define ST_N_SPARSE ((int)(sizeof(st_sparse_paths) / sizeof(st_sparse_paths[0])))
 
-/* the query table E of a block: row b (32 bytes) holds bit b of each query */
+/* the query table E of a block: row b (32 bytes) holds bit b of each query;
+ * for a lone query one byte a row (2 KB for 2048 bits: it stays in L1, where
+ * the 32-byte rows of a 64 KB table are read from L2) */
 static void st_query_table(const uint8_t *const *queries, int nq, int64_t nb, uint8_t *E) {
+    const int64_t stride = nq == 1 ? 1 : ST_QUERY_BLOCK;
     int64_t byte;
     int i;
-    memset(E, 0, (size_t)(8 * nb * ST_QUERY_BLOCK));
+    memset(E, 0, (size_t)(8 * nb * stride));
     for (i = 0; i < nq; i++)
         for (byte = 0; byte < nb; byte++) {
             unsigned v = queries[i][byte];
             while (v) {
-                E[(8 * byte + SH_CTZ(v)) * ST_QUERY_BLOCK + i] = 1;
+                E[(8 * byte + SH_CTZ(v)) * stride + i] = 1;
                 v &= v - 1;
             }
         }
+}
+
+/* the sparse scan for a lone query (compact table): c of each code, a
+ * candidate where it reaches T's first column */
+static int64_t st_sparse_one(const uint8_t *E, const st_db_t *db, int64_t s, int64_t e,
+                             int32_t pmin, const uint8_t *T, int64_t *cand, uint32_t *masks,
+                             uint8_t *counts) {
+    int64_t j, t, m = 0;
+    for (j = s; j < e; j++) {
+        const int64_t a = db->start[j], b = db->start[j + 1];
+        int32_t c0 = 0, c1 = 0;
+        for (t = a; t + 1 < b; t += 2) {
+            c0 += E[db->pos[t]];
+            c1 += E[db->pos[t + 1]];
+        }
+        if (t < b) c0 += E[db->pos[t]];
+        c0 += c1;
+        if (c0 >= T[(int64_t)(db->pop[j] - pmin) * ST_QUERY_BLOCK]) {
+            cand[m] = j;
+            masks[m] = 1u;
+            counts[m * ST_QUERY_BLOCK] = (uint8_t)c0;
+            m++;
+        }
+    }
+    return m;
+}
+
+/* the sparse scan of variant sp, or the lone-query one */
+static int64_t st_sparse_scan(int sp, int nq, const uint8_t *E, const st_db_t *db, int64_t s,
+                              int64_t e, int32_t pmin, const uint8_t *T, uint32_t active,
+                              int64_t *cand, uint32_t *masks, uint8_t *counts) {
+    if (nq == 1) return st_sparse_one(E, db, s, e, pmin, T, cand, masks, counts);
+    return st_sparse_paths[sp].scan(E, db, s, e, pmin, T, active, cand, masks, counts);
 }
 
 /* the least count c with which a code of popcount pb can rank level with the
@@ -570,7 +606,7 @@ static void st_knn_sparse_chunk(int sp, const st_db_t *db, int64_t s, int64_t e,
             T[(pb - lo) * ST_QUERY_BLOCK + i] =
                 size[i] < k ? 0 : st_knn_least(qpop[i], pb, &heaps[i * k]);
     }
-    n_cand = st_sparse_paths[sp].scan(E, db, s, e, lo, T, active, cand, masks, counts);
+    n_cand = st_sparse_scan(sp, nq, E, db, s, e, lo, T, active, cand, masks, counts);
     for (m = 0; m < n_cand; m++) {
         uint32_t mask = masks[m];
         j = cand[m];
@@ -741,7 +777,7 @@ static int st_radius_sparse_chunk(int sp, const st_db_t *db, int64_t s, int64_t 
         if (active >> i & 1u)
             for (pb = lo; pb <= hi; pb++)
                 T[(pb - lo) * ST_QUERY_BLOCK + i] = st_radius_least(qpop[i], pb, 1.0 - radius);
-    n_cand = st_sparse_paths[sp].scan(E, db, s, e, lo, T, active, cand, masks, counts);
+    n_cand = st_sparse_scan(sp, nq, E, db, s, e, lo, T, active, cand, masks, counts);
     for (m = 0; m < n_cand; m++) {
         uint32_t mask = masks[m];
         j = cand[m];
