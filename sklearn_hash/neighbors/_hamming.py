@@ -208,7 +208,8 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
     for 7/10, outside ``radius=0.3``), which keeps that order (distinct
     fractions of denominators up to :math:`2^{20}` differ by far more than a
     float64 rounding), and ``radius_neighbors`` keeps exactly the codes whose
-    float64 distance is ``<= radius``. BitBound [3]_: ``c / u <= min(|q|, |b|) / max(|q|, |b|)``,
+    float64 distance is ``<= radius``. BitBound [3]_:
+    ``c / u <= min(|q|, |b|) / max(|q|, |b|)``,
     so with the database ordered by popcount a radius search reads only the
     popcounts ``[t |q|, |q| / t]`` for ``t = 1 - radius``, and a k-NN search
     visits the database chunks outward from ``|q|``, skipping any whose bound
