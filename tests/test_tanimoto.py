@@ -6,6 +6,9 @@ the exact rational similarity, ties by the smaller index.
 """
 
 import ctypes
+import os
+import subprocess
+import sys
 from fractions import Fraction
 
 import numpy as np
@@ -246,6 +249,45 @@ def test_forced_path_gives_the_same_results(path, auto_path):
     got = HammingNeighbors(n_neighbors=5, metric="jaccard").fit(db).kneighbors(q)
     np.testing.assert_array_equal(got[1], expected[1])
     np.testing.assert_array_equal(got[0], expected[0])
+
+
+@pytest.mark.parametrize(
+    "variable, value, module, getter",
+    [
+        (
+            "SKLEARN_HASH_TANIMOTO_PATH",
+            "generic",
+            "_tanimoto_kernels",
+            "forced_tanimoto_path",
+        ),
+        ("SKLEARN_HASH_ASYM_PATH", "generic", "_asym_kernels", "forced_asym_path"),
+        (
+            "SKLEARN_HASH_TANIMOTO_PATH",
+            "sse9",
+            "_tanimoto_kernels",
+            "forced_tanimoto_path",
+        ),
+    ],
+)
+def test_environment_variables_force_paths(variable, value, module, getter):
+    """Read when sklearn_hash.neighbors is imported; an unknown path warns."""
+    code = (
+        "import warnings; warnings.simplefilter('always'); "
+        f"from sklearn_hash.neighbors import {module} as m; print(m.{getter}())"
+    )
+    env = {**os.environ, variable: value}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    if value == "sse9":
+        assert out.stdout.split() == ["auto"]
+        assert f"{variable} ignored" in out.stderr
+    else:
+        assert out.stdout.split() == [value]
 
 
 def test_unknown_path_raises(auto_path):

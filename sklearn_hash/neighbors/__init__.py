@@ -2,7 +2,10 @@
 re-ranking."""
 
 from ._asymmetric import AsymmetricNeighbors
+from ._environment import apply_environment
 from ._hamming import HammingNeighbors
 from ._rerank import RerankNeighbors
+
+apply_environment()
 
 __all__ = ["AsymmetricNeighbors", "HammingNeighbors", "RerankNeighbors"]

@@ -304,20 +304,3 @@ def lut_kneighbors(const float[:, :, ::1] luts, const uint8_t[:, ::1] database,
                 if acc < scores[q, 0]:
                     heap_replace_top(&scores[q, 0], &indices[q, 0], k, acc, j)
             heap_sort(&scores[q, 0], &indices[q, 0], k)
-
-
-def _apply_environment():
-    """``SKLEARN_HASH_ASYM_PATH`` forces a path for every width at import
-    (e.g. ``avx2`` to time the AVX2 kernels on an AVX-512 CPU)."""
-    import os
-    import warnings
-
-    forced = os.environ.get("SKLEARN_HASH_ASYM_PATH")
-    if forced and forced not in ("auto", "best"):
-        try:
-            set_asym_path(forced)
-        except ValueError as exc:
-            warnings.warn(f"SKLEARN_HASH_ASYM_PATH ignored: {exc}", RuntimeWarning)
-
-
-_apply_environment()

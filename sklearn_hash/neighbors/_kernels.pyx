@@ -607,18 +607,3 @@ def _import_self_test():
 
 
 _import_self_test()
-
-
-def _apply_environment():
-    import os
-    import warnings
-
-    forced = os.environ.get("SKLEARN_HASH_POPCOUNT_PATH")
-    if forced and forced != "best":
-        try:
-            set_popcount_path(forced)
-        except ValueError as exc:
-            warnings.warn(f"SKLEARN_HASH_POPCOUNT_PATH ignored: {exc}", RuntimeWarning)
-
-
-_apply_environment()

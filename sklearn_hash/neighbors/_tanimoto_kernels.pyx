@@ -362,21 +362,3 @@ def radius_neighbors(const uint8_t[:, ::1] codes, const int64_t[::1] order,
     finally:
         for q in range(n_q):
             free(<void *>hit_ptr[q])
-
-
-
-def _apply_environment():
-    """``SKLEARN_HASH_TANIMOTO_PATH`` forces a path for every width at import
-    (e.g. ``avx2`` to time the AVX2 kernel on an AVX-512 CPU)."""
-    import os
-    import warnings
-
-    forced = os.environ.get("SKLEARN_HASH_TANIMOTO_PATH")
-    if forced and forced != "auto":
-        try:
-            set_tanimoto_path(forced)
-        except ValueError as exc:
-            warnings.warn(f"SKLEARN_HASH_TANIMOTO_PATH ignored: {exc}", RuntimeWarning)
-
-
-_apply_environment()
