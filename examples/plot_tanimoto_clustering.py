@@ -1,7 +1,7 @@
 """
-=====================================================================
+======================================================================
 Clustering molecules by Tanimoto similarity (Butina-like, with DBSCAN)
-=====================================================================
+======================================================================
 
 Chemists compare molecular fingerprints, sets of substructure bits, by their
 Tanimoto similarity ``|a & b| / |a | b|``; scikit-learn's ``"jaccard"``

@@ -1,7 +1,7 @@
 """
-=========================================================================
+===========================================================================
 Nearest-neighbour QSAR: predicting logP from fingerprints with GridSearchCV
-=========================================================================
+===========================================================================
 
 A k-nearest-neighbour regression on fingerprints is the simplest QSAR model:
 a molecule's property is predicted from those of its most similar molecules,
