@@ -20,7 +20,7 @@ from ._asym_kernels import (
     plane_stride,
     planes_kneighbors,
 )
-from ._hamming import _check_positive_int
+from ._hamming import check_n_neighbors
 from ._stages import (
     NeighborsPredictScoreMixin,
     decision_width,
@@ -305,16 +305,9 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
             Database indices, ordered by (distance, index).
         """
         check_is_fitted(self)
-        k = _check_positive_int(
-            self.n_neighbors if n_neighbors is None else n_neighbors, "n_neighbors"
+        k = check_n_neighbors(
+            n_neighbors, self.n_neighbors, self.n_samples_fit_, X is None
         )
-        available = self.n_samples_fit_ - (X is None)
-        if k > available:
-            raise ValueError(
-                f"Expected n_neighbors <= n_samples_fit"
-                f"{' - 1 (X=None excludes each point)' if X is None else ''}, "
-                f"but n_neighbors = {k}, n_samples_fit = {self.n_samples_fit_}"
-            )
         if X is None:
             own = np.arange(self.n_samples_fit_)
             distances, indices = self._code_kneighbors(self.codes_, k + 1)

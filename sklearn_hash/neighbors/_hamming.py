@@ -51,6 +51,21 @@ def _check_positive_int(value, name):
     return int(value)
 
 
+def check_n_neighbors(n_neighbors, default, n_samples_fit, exclude_self):
+    """``n_neighbors`` (``default`` when None) as a positive int no larger than
+    the database, less one when each query excludes itself (X=None)."""
+    k = _check_positive_int(
+        default if n_neighbors is None else n_neighbors, "n_neighbors"
+    )
+    if k > n_samples_fit - exclude_self:
+        excluded = " - 1 (X=None excludes each point)" if exclude_self else ""
+        raise ValueError(
+            f"Expected n_neighbors <= n_samples_fit{excluded}, "
+            f"but n_neighbors = {k}, n_samples_fit = {n_samples_fit}"
+        )
+    return k
+
+
 def _check_radius(value, metric="hamming"):
     if isinstance(value, bool) or not isinstance(value, Real) or value < 0:
         raise ValueError(f"radius must be a non-negative number, got {value!r}")
@@ -398,16 +413,9 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
             Database indices, ordered by (distance, index).
         """
         queries, self_offset = self._queries(X)
-        k = _check_positive_int(
-            self.n_neighbors if n_neighbors is None else n_neighbors, "n_neighbors"
+        k = check_n_neighbors(
+            n_neighbors, self.n_neighbors, self.n_samples_fit_, self_offset >= 0
         )
-        available = self.n_samples_fit_ - (self_offset >= 0)
-        excluded = " - 1 (X=None excludes each point)" if X is None else ""
-        if k > available:
-            raise ValueError(
-                f"Expected n_neighbors <= n_samples_fit{excluded}, "
-                f"but n_neighbors = {k}, n_samples_fit = {self.n_samples_fit_}"
-            )
         distances, indices = self._search().kneighbors(queries, k, self_offset)
         return (distances, indices) if return_distance else indices
 

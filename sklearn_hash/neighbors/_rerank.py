@@ -15,7 +15,7 @@ from .._compat import (
 )
 from .._neighbors_exact import l2_normalize_rows
 from ._asymmetric import AsymmetricNeighbors
-from ._hamming import HammingNeighbors, _check_positive_int
+from ._hamming import HammingNeighbors, check_n_neighbors
 from ._rescore import rescore_kneighbors
 from ._stages import (
     NeighborsPredictScoreMixin,
@@ -298,8 +298,8 @@ class RerankNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
             Database indices, ordered by (distance, index).
         """
         check_is_fitted(self)
-        k = _check_positive_int(
-            self.n_neighbors if n_neighbors is None else n_neighbors, "n_neighbors"
+        k = check_n_neighbors(
+            n_neighbors, self.n_neighbors, self.n_samples_fit_, X is None
         )
         if k > self.n_candidates:
             raise ValueError(
@@ -307,12 +307,6 @@ class RerankNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
                 "the candidates are re-scored; raise n_candidates"
             )
         available = self.n_samples_fit_ - (X is None)
-        if k > available:
-            raise ValueError(
-                f"Expected n_neighbors <= n_samples_fit"
-                f"{' - 1 (X=None excludes each point)' if X is None else ''}, "
-                f"but n_neighbors = {k}, n_samples_fit = {self.n_samples_fit_}"
-            )
         n_candidates = min(self.n_candidates, available)
         if X is not None:
             X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
