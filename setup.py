@@ -61,6 +61,12 @@ class BuildExtOpenMP(build_ext):
 
 extensions = [
     Extension(
+        "sklearn_hash._asymmetric._sgd",
+        ["sklearn_hash/_asymmetric/_sgd.pyx"],
+        include_dirs=["sklearn_hash/_asymmetric"],
+        depends=["sklearn_hash/_asymmetric/_sgd.h"],
+    ),
+    Extension(
         "sklearn_hash.neighbors._kernels",
         ["sklearn_hash/neighbors/_kernels.pyx"],
         include_dirs=["sklearn_hash/neighbors"],

@@ -12,17 +12,14 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
 
 from sklearn_hash import AsymmetricLinV, HammingNeighbors, pack_bits, unpack_bits
-from sklearn_hash._asymmetric._graphs import (
-    _knn_graph,
-    _radius_graph,
-    _same_label_graph,
-)
+from sklearn_hash._asymmetric._graphs import _knn_graph, _radius_graph
 from sklearn_hash._asymmetric._objective import (
     _block_gain,
     _database_bit_update,
     _flip_gain_table,
     _hamming_words,
     _pair_loss,
+    _Relation,
     _unique_codes,
 )
 from sklearn_hash._compat import InvalidParameterError
@@ -88,18 +85,29 @@ def test_database_bit_update_is_optimal_by_brute_force(seed):
     assert objective == pytest.approx(float(query_bits @ gain.toarray() @ v), rel=1e-5)
 
 
-def test_gain_matrix_matches_dense_definition():
+@pytest.mark.parametrize("by_class", [False, True])
+def test_gain_matrix_matches_dense_definition(by_class):
+    """M from a sparse relation (table + correction) or from classes (keys with
+    the class), against the loss differences computed pair by pair."""
     rng = np.random.RandomState(0)
     U = np.sign(rng.randn(40, 5)).astype(np.float32)
     V = np.sign(rng.randn(30, 5)).astype(np.float32)
-    S = sparse.random(40, 30, density=0.2, format="csr", random_state=1).astype(bool)
+    if by_class:
+        u_classes, v_classes = rng.randint(3, size=40), rng.randint(3, size=30)
+        S = sparse.csr_matrix(u_classes[:, None] == v_classes[None, :])
+        u_book, v_book = _unique_codes(U, u_classes), _unique_codes(V, v_classes)
+    else:
+        S = sparse.random(40, 30, density=0.2, format="csr", random_state=1)
+        S = S.astype(bool)
+        u_book, v_book = _unique_codes(U), _unique_codes(V)
     tables = _flip_gain_table(5, 3, 0.7, 0.5)
     rows, cols = rng.choice(40, 12, replace=False), rng.choice(30, 9, replace=False)
-    gain = _block_gain(
-        _unique_codes(U), rows, _unique_codes(V), cols, S[rows][:, cols], tables
-    )
+    block = None if by_class else S[rows][:, cols]
+    gain = _block_gain(u_book, rows, v_book, cols, block, tables)
+    assert (gain.correction is None) == by_class
     scores = U[rows].astype(np.float64) @ V[cols].T
     labels = np.where(S[rows][:, cols].toarray(), 1.0, -1.0)
+    assert np.unique(labels).tolist() == [-1.0, 1.0]
     dense = _pair_loss(labels, scores - 1, 3, 0.7, 0.5) - _pair_loss(
         labels, scores + 1, 3, 0.7, 0.5
     )
@@ -110,6 +118,22 @@ def test_gain_matrix_matches_dense_definition():
     )
     np.testing.assert_allclose(gain @ right, dense @ right, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(left @ gain, left @ dense, rtol=1e-4, atol=1e-6)
+
+
+def test_relation_by_class_labels_pairs_like_the_dense_relation():
+    classes = np.array([1, 0, 1, 2, 0, 1, 3])
+    dense = classes[:, None] == classes[None, :]
+    by_class = _Relation(classes=classes)
+    by_graph = _Relation(graph=sparse.csr_matrix(dense))
+    rows, cols = np.divmod(np.arange(49), 7)
+    expected = np.where(dense[rows, cols], 1, -1)
+    np.testing.assert_array_equal(by_class.pair_labels(rows, cols), expected)
+    np.testing.assert_array_equal(by_graph.pair_labels(rows, cols), expected)
+    assert by_class.block(rows[:3]) is None
+    keys, inverse = by_class.codebook(np.ones((7, 4), dtype=np.float32))
+    # equal codes, one key per class, the class in the last word
+    assert len(keys) == 4
+    np.testing.assert_array_equal(keys[inverse, -1], classes)
 
 
 @pytest.mark.parametrize("n_bits", [0, 1, 31, 63, 64, 65, 130, 300])
@@ -453,11 +477,14 @@ def test_codes_do_not_depend_on_n_jobs(database, database_block_size):
     _assert_same_fit(one, two)
 
 
-def test_same_label_graph_is_the_dense_relation():
-    labels = np.array(["b", "a", "b", "c", "a", "b", "d"])
-    graph = _same_label_graph(labels)
-    np.testing.assert_array_equal(graph.toarray(), labels[:, None] == labels[None, :])
-    assert graph.has_sorted_indices and graph.dtype == bool
+def _assert_close_fit(a, b):
+    """Same fit up to float32 rounding: M by class and M as a table plus a
+    sparse correction are the same values summed in another order."""
+    np.testing.assert_array_equal(a.database_codes_, b.database_codes_)
+    assert a.theta_ == b.theta_
+    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-6)
+    for left, right in zip(_fitted_state(a)[1:3], _fitted_state(b)[1:3]):
+        np.testing.assert_allclose(left, right, rtol=1e-4, atol=1e-5)
 
 
 def test_fit_with_labels_equals_fit_with_the_same_label_similarity():
@@ -466,12 +493,14 @@ def test_fit_with_labels_equals_fit_with_the_same_label_similarity():
     params = dict(nbits=6, random_state=0, **FAST)
     by_labels = AsymmetricLinV(**params).fit(X, labels)
     by_similarity = AsymmetricLinV(**params).fit(X, similarity=same_label)
-    _assert_same_fit(by_labels, by_similarity)
+    _assert_close_fit(by_labels, by_similarity)
     assert by_labels.radius_ is None
     np.testing.assert_array_equal(
-        AsymmetricLinV(**params).fit_transform(X, labels),
-        by_similarity.database_codes_,
+        AsymmetricLinV(**params).fit_transform(X, labels), by_labels.database_codes_
     )
+    # any label values: only equality matters
+    renamed = AsymmetricLinV(**params).fit(X, np.array(list("vwxyz"))[labels])
+    _assert_same_fit(renamed, by_labels)
     # similarity wins over y
     other = AsymmetricLinV(**params).fit(X, labels[::-1], similarity=same_label)
     _assert_same_fit(other, by_similarity)
@@ -534,3 +563,35 @@ def test_verbose_progress_lines(verbose, capsys):
         of_sweep = [m for m in bits if int(m[1]) == sweep]
         assert [int(m[3]) for m in of_sweep] == list(range(1, 7))
         assert sorted(int(m[2]) for m in of_sweep) == list(range(6))
+
+
+def _hinge_sgd_reference(X, y, weights, coef, batches, step=2.0):
+    """The reference's hingeW in NumPy (float64): per minibatch, the margins
+    with the hyperplane before the minibatch, then the summed update."""
+    coef = coef.astype(np.float64, copy=True)
+    n_epochs, _, batch_size = batches.shape
+    for epoch in range(n_epochs):
+        step *= 1.0 - epoch / n_epochs
+        for batch in batches[epoch]:
+            signed = X[batch] * y[batch, None]
+            active = signed @ coef < 1
+            coef += (step / batch_size * weights[batch] * active) @ signed
+    return coef
+
+
+@pytest.mark.parametrize("n_features", [1, 7, 16, 129])
+def test_compiled_hinge_sgd_matches_the_reference(n_features):
+    from sklearn_hash._asymmetric._sgd import weighted_hinge_sgd
+
+    rng = np.random.RandomState(n_features)
+    X = rng.randn(300, n_features).astype(np.float32)
+    y = np.sign(X @ rng.randn(n_features) + 0.3 * rng.randn(300)).astype(np.float32)
+    weights = rng.exponential(size=300).astype(np.float32)
+    coef = (0.1 * rng.randn(n_features)).astype(np.float32)
+    # repeated rows within a minibatch count twice, as in the reference
+    batches = rng.randint(300, size=(3, 20, 50)).astype(np.int64)
+    expected = _hinge_sgd_reference(X, y, weights, coef, batches)
+    got = coef.copy()
+    weighted_hinge_sgd(X, y, weights, got, batches, 2.0)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    assert not np.allclose(got, coef)  # it moved

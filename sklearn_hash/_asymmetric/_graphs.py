@@ -143,27 +143,3 @@ def _check_labels(y, n_samples):
             "values; pass a similarity matrix for any other relation"
         )
     return y
-
-
-def _same_label_graph(labels):
-    """Sparse boolean relation "same label" of the training points (self included).
-
-    Row ``i`` holds every point with the label of ``i``, sorted; the relation
-    has ``sum_c n_c ** 2`` entries for classes of sizes ``n_c``.
-    """
-    _, classes = np.unique(labels, return_inverse=True)
-    classes = classes.ravel()
-    members = np.argsort(classes, kind="stable")
-    sizes = np.bincount(classes)
-    starts = np.concatenate([[0], np.cumsum(sizes)])
-    row_sizes = sizes[classes]
-    indptr = np.concatenate([[0], np.cumsum(row_sizes)])
-    offsets = np.arange(indptr[-1]) - np.repeat(
-        indptr[:-1] - starts[classes], row_sizes
-    )
-    n = len(labels)
-    graph = sparse.csr_matrix(
-        (np.ones(indptr[-1], dtype=bool), members[offsets], indptr), shape=(n, n)
-    )
-    graph.has_sorted_indices = True
-    return graph

@@ -19,7 +19,6 @@ from ._graphs import (
     _knn_graph,
     _new_item_neighbors,
     _radius_graph,
-    _same_label_graph,
 )
 from ._objective import (
     _block_gain,
@@ -28,9 +27,8 @@ from ._objective import (
     _flip_gain_table,
     _loss_pairs,
     _Objective,
-    _pair_labels,
+    _Relation,
     _sign,
-    _unique_codes,
 )
 from ._solvers import fit_hyperplane
 
@@ -523,23 +521,24 @@ class AsymmetricLinV(BaseHasher):
         self._kth_distance = None
         labels = None if similarity is not None else _check_labels(y, n_samples)
         if similarity is not None:
-            positives = _check_similarity(similarity, n_samples)
+            relation = _Relation(graph=_check_similarity(similarity, n_samples))
             self._neighbor_rule = "given"
-        elif labels is not None:
-            positives = _same_label_graph(labels)
+        elif labels is not None:  # by class, never expanded into pairs
+            classes = np.unique(labels, return_inverse=True)[1].ravel()
+            relation = _Relation(classes=classes)
             self._neighbor_rule = "labels"
         else:
             with threadpool_limits(limits=n_threads, user_api="blas"):
-                positives = self._neighbor_graph(Xn)
+                relation = _Relation(graph=self._neighbor_graph(Xn))
             self._neighbor_rule = self.neighbors
 
         # the alternation's BLAS calls are small or memory-bound: one BLAS
         # thread (same results whatever n_jobs), the threads fill gain tables
         with threadpool_limits(limits=1, user_api="blas"):
-            self._alternate(X.dtype, Xn, positives, rng, n_threads)
+            self._alternate(X.dtype, Xn, relation, rng, n_threads)
         return self
 
-    def _alternate(self, dtype, Xn, positives, rng, n_threads):
+    def _alternate(self, dtype, Xn, relation, rng, n_threads):
         """Initialisation and sweeps of cyclic coordinate descent over the bits."""
         n_samples, K = Xn.shape[0], self.nbits
         # augmented data: a constant-1 feature carries the bias
@@ -553,7 +552,7 @@ class AsymmetricLinV(BaseHasher):
         V = U.copy()
 
         rows, cols = _loss_pairs(n_samples, self.n_loss_pairs, rng)
-        labels = _pair_labels(positives, rows, cols)
+        labels = relation.pair_labels(rows, cols)
         objective = _Objective(rows, cols, labels, U, V, self.beta, self.loss_exponent)
         theta, loss = objective.best_threshold(objective.scores)
         self.loss_curve_ = [loss]
@@ -569,7 +568,7 @@ class AsymmetricLinV(BaseHasher):
                 if linear_db:
                     wq, wd, n_inner = self._update_bit_linear(
                         Xa,
-                        positives,
+                        relation,
                         U[:, others],
                         V[:, others],
                         Wq[k],
@@ -583,7 +582,7 @@ class AsymmetricLinV(BaseHasher):
                 else:
                     wq, new_v, n_inner = self._update_bit_free(
                         Xa,
-                        positives,
+                        relation,
                         U[:, others],
                         V[:, others],
                         Wq[k],
@@ -626,7 +625,7 @@ class AsymmetricLinV(BaseHasher):
         self._train_query_codes = None if linear_db else U
 
     def _update_bit_free(
-        self, Xa, positives, U_other, V_other, wq, v, theta, block, rng, n_threads
+        self, Xa, relation, U_other, V_other, wq, v, theta, block, rng, n_threads
     ):
         """Lin:V alternation for one bit (reference ``updateWV``).
 
@@ -643,18 +642,21 @@ class AsymmetricLinV(BaseHasher):
         gain_tables = _flip_gain_table(
             U_other.shape[1], theta, self.beta, self.loss_exponent
         )
-        u_book, v_book = _unique_codes(U_other), _unique_codes(V_other)
+        u_book, v_book = relation.codebook(U_other), relation.codebook(V_other)
         v = v.copy()
         best, best_iter, it = -np.inf, 0, 0
         while True:
             it += 1
             rows = rng.choice(n_samples, block, replace=False)
             cols = rng.choice(n_samples, n_columns, replace=False) if sampled else None
-            positives_block = positives[rows]
-            if sampled:
-                positives_block = positives_block[:, cols]
             gain = _block_gain(
-                u_book, rows, v_book, cols, positives_block, gain_tables, n_threads
+                u_book,
+                rows,
+                v_book,
+                cols,
+                relation.block(rows, cols),
+                gain_tables,
+                n_threads,
             )
             if sampled:
                 gain_r = (gain @ v[cols]) * np.float32(n_samples / n_columns)
@@ -674,20 +676,20 @@ class AsymmetricLinV(BaseHasher):
                 break
         if sampled:
             gain = _block_gain(
-                u_book, rows, v_book, None, positives[rows], gain_tables, n_threads
+                u_book, rows, v_book, None, relation.block(rows), gain_tables, n_threads
             )
             v, _ = _database_bit_update(gain, query_bits)
         return wq, v, it
 
     def _update_bit_linear(
-        self, Xa, positives, U_other, V_other, wq, wd, theta, block, rng, n_threads
+        self, Xa, relation, U_other, V_other, wq, wd, theta, block, rng, n_threads
     ):
         """Lin:Lin alternation for one bit (reference ``updateW``)."""
         n_samples = Xa.shape[0]
         gain_tables = _flip_gain_table(
             U_other.shape[1], theta, self.beta, self.loss_exponent
         )
-        u_book, v_book = _unique_codes(U_other), _unique_codes(V_other)
+        u_book, v_book = relation.codebook(U_other), relation.codebook(V_other)
         best, best_iter, it = -np.inf, 0, 0
         while True:
             it += 1
@@ -698,7 +700,7 @@ class AsymmetricLinV(BaseHasher):
                 rows,
                 v_book,
                 cols,
-                positives[rows][:, cols],
+                relation.block(rows, cols),
                 gain_tables,
                 n_threads,
             )

@@ -6,6 +6,7 @@ closed-form database bit, the sampled loss that picks the threshold, and the
 coordinate-wise encoding of new database items.
 """
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -109,8 +110,10 @@ class _Objective:
         return int(thetas[best]), float(losses[best])
 
 
-# Distinct query codes per chunk of the gain table (one task of the thread
-# pool); fixed, so results do not depend on the number of threads.
+# Distinct query codes per chunk of the gain table, so that the temporaries
+# stay in cache; each thread takes every n_threads-th chunk. Smaller tables
+# than _MIN_THREADED_TABLE entries are filled on one thread (a task costs more).
+_MIN_THREADED_TABLE = 1 << 16
 _TABLE_CHUNK_ROWS = 16
 
 if hasattr(np, "bitwise_count"):  # NumPy >= 2.0
@@ -142,9 +145,12 @@ def _hamming_words(a, b):
     return distances
 
 
-def _paired_hamming_words(a, b):
-    """Hamming distances between rows a[t] and b[t] of packed uint64 words."""
-    return _popcount(a ^ b).sum(axis=1, dtype=np.intp)
+@functools.lru_cache(maxsize=None)
+def _thread_pool(n_threads):
+    """One pool per thread count for the life of the process: a fit makes
+    thousands of small tables, and starting threads for each costs more than
+    the small ones."""
+    return ThreadPoolExecutor(max_workers=n_threads)
 
 
 def _map_threads(func, parts, n_threads):
@@ -154,17 +160,20 @@ def _map_threads(func, parts, n_threads):
     """
     if n_threads <= 1 or len(parts) <= 1:
         return [func(part) for part in parts]
-    with ThreadPoolExecutor(max_workers=n_threads) as pool:
-        return list(pool.map(func, parts))
+    return list(_thread_pool(n_threads).map(func, parts))
 
 
-def _unique_codes(codes):
+def _unique_codes(codes, classes=None):
     """Distinct rows of a +-1 code matrix as packed words, and row -> distinct row.
 
     Returns ``(keys, inverse)``: ``keys`` of shape (n_distinct, n_words),
-    dtype uint64 (:func:`_packed_words`), sorted.
+    dtype uint64 (:func:`_packed_words`), sorted. With ``classes`` (integer
+    class of each row), rows of different classes are distinct keys and each
+    key ends with one more word, its class.
     """
     keys = _packed_words(codes)
+    if classes is not None:
+        keys = np.hstack([keys, classes.astype(np.uint64)[:, None]])
     if keys.shape[1] == 1:
         unique, inverse = np.unique(keys[:, 0], return_inverse=True)
         return unique[:, None], inverse.ravel()
@@ -187,6 +196,11 @@ class _GainMatrix:
     threads (exact integer work, so the result does not depend on the
     threads). ``ndarray @ M`` and ``M @ ndarray`` work; their vectors must
     hold +-1 (their sums per distinct code are then exact in float32).
+
+    ``positives=None`` means a relation by class: the keys end with the class
+    word of :func:`_unique_codes`, same class = neighbour, and the table over
+    distinct (code, class) keys is all of M (no correction, whatever the
+    number of neighbour pairs).
     """
 
     __array_ufunc__ = None  # make ``ndarray @ _GainMatrix`` call __rmatmul__
@@ -195,39 +209,63 @@ class _GainMatrix:
         self, u_keys, u_inverse, v_keys, v_inverse, positives, gain_tables, n_threads=1
     ):
         gain_neg, gain_pos = gain_tables
-        # gain of a non-neighbour pair at Hamming distance d of the other bits
-        by_distance = np.ascontiguousarray(gain_neg[::-1])
+        # gains of a pair at Hamming distance d of the other bits
+        neg_by_distance = np.ascontiguousarray(gain_neg[::-1])
+        pos_by_distance = np.ascontiguousarray(gain_pos[::-1])
         self.u_inverse, self.v_inverse = u_inverse, v_inverse
+        by_class = positives is None
+        words = slice(None, -1) if by_class else slice(None)
+        wide = u_keys[:, words].shape[1] > 3
+        # Hamming distances of the distinct codes, then the gains they index;
+        # the neighbour pairs of a sparse relation read theirs from this table
+        distances = np.empty(
+            (len(u_keys), len(v_keys)), dtype=np.uint16 if wide else np.uint8
+        )
         self.table = np.empty((len(u_keys), len(v_keys)), dtype=np.float32)
 
-        def fill(part):
-            np.take(
-                by_distance, _hamming_words(u_keys[part], v_keys), out=self.table[part]
-            )
+        def fill(chunks):
+            for part in chunks:
+                distances[part] = _hamming_words(u_keys[part, words], v_keys[:, words])
+                if by_class:
+                    same = u_keys[part, -1:] == v_keys[None, :, -1]
+                    self.table[part] = np.where(
+                        same,
+                        pos_by_distance[distances[part]],
+                        neg_by_distance[distances[part]],
+                    )
+                else:
+                    np.take(neg_by_distance, distances[part], out=self.table[part])
 
-        _map_threads(fill, list(gen_batches(len(u_keys), _TABLE_CHUNK_ROWS)), n_threads)
-        pos = positives.tocoo()
-        distances = _paired_hamming_words(
-            u_keys[u_inverse[pos.row]], v_keys[v_inverse[pos.col]]
-        )
-        delta = (gain_pos - gain_neg)[::-1][distances]
+        chunks = list(gen_batches(len(u_keys), _TABLE_CHUNK_ROWS))
+        if self.table.size < _MIN_THREADED_TABLE:
+            n_threads = 1
+        _map_threads(fill, [chunks[t::n_threads] for t in range(n_threads)], n_threads)
+        self.shape = (len(u_inverse), len(v_inverse))
+        if by_class:
+            self.correction = None
+            return
+        # the correction shares the CSR structure of the neighbour relation
+        positives = positives.tocsr()
+        rows = np.repeat(np.arange(positives.shape[0]), np.diff(positives.indptr))
+        pair_distances = distances[u_inverse[rows], v_inverse[positives.indices]]
+        delta = (pos_by_distance - neg_by_distance)[pair_distances]
         self.correction = sparse.csr_matrix(
-            (delta.astype(np.float32), (pos.row, pos.col)), shape=positives.shape
+            (delta, positives.indices, positives.indptr), shape=positives.shape
         )
-        self.shape = positives.shape
 
     def __matmul__(self, v):
         summed = np.bincount(self.v_inverse, weights=v, minlength=self.table.shape[1])
         by_row = (self.table @ summed.astype(np.float32))[self.u_inverse]
-        return by_row + self.correction @ v
+        return by_row if self.correction is None else by_row + self.correction @ v
 
     def __rmatmul__(self, u):
         summed = np.bincount(self.u_inverse, weights=u, minlength=self.table.shape[0])
         by_col = (summed.astype(np.float32) @ self.table)[self.v_inverse]
-        return by_col + self.correction.T @ u
+        return by_col if self.correction is None else by_col + self.correction.T @ u
 
     def toarray(self):
-        return self.table[self.u_inverse][:, self.v_inverse] + self.correction.toarray()
+        dense = self.table[self.u_inverse][:, self.v_inverse]
+        return dense if self.correction is None else dense + self.correction.toarray()
 
 
 def _block_gain(
@@ -267,6 +305,36 @@ def _pair_labels(positives, rows, cols):
     at = np.searchsorted(keys, query)
     hit = (at < len(keys)) & (keys[np.minimum(at, len(keys) - 1)] == query)
     return np.where(hit, 1, -1).astype(np.int8)
+
+
+class _Relation:
+    """The neighbour relation of the training points, as the alternation reads it.
+
+    Either a sparse (n, n) matrix (``graph``) or integer ``classes`` (same
+    class = neighbour), which are never expanded into their ``sum_c n_c ** 2``
+    pairs: blocks and codebooks carry the classes instead.
+    """
+
+    def __init__(self, graph=None, classes=None):
+        self.graph, self.classes = graph, classes
+
+    def pair_labels(self, rows, cols):
+        """+1 where (rows[t], cols[t]) are neighbours, else -1 (int8)."""
+        if self.classes is None:
+            return _pair_labels(self.graph, rows, cols)
+        same = self.classes[rows] == self.classes[cols]
+        return np.where(same, 1, -1).astype(np.int8)
+
+    def block(self, rows, cols=None):
+        """The sparse block (rows x cols, all columns if None); None by class."""
+        if self.classes is not None:
+            return None
+        block = self.graph[rows]
+        return block if cols is None else block[:, cols]
+
+    def codebook(self, codes):
+        """:func:`_unique_codes` of the training points' codes (keys with classes)."""
+        return _unique_codes(codes, self.classes)
 
 
 def _loss_pairs(n_samples, n_loss_pairs, rng):

@@ -9,6 +9,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ._objective import _sign
+from ._sgd import weighted_hinge_sgd
 
 # Weighted hinge SGD of the W step, as in the reference (updateWV.m, hingeW):
 # n_epochs x 100 minibatches x 100 samples drawn with replacement, step 2 decayed
@@ -22,26 +23,24 @@ _LBFGS_ALPHA = 1e-6
 
 
 def _weighted_hinge_sgd(X, y, weights, coef, n_epochs, rng):
-    """Weighted hinge-loss SGD of the reference (``hingeW``), vectorised per batch.
+    """Weighted hinge-loss SGD of the reference (``hingeW``), compiled loop.
 
     Minimises ``sum_i weights_i max(0, 1 - y_i x_i^T coef)`` by minibatch
-    subgradient steps, no regulariser; the weights are not normalised.
+    subgradient steps, no regulariser; the weights are not normalised. The
+    minibatches are drawn here, the steps run in ``_sgd.weighted_hinge_sgd``.
     """
     coef = coef.astype(np.float32, copy=True)
-    # y_i x_i . coef is -(x_i . coef) exactly where y_i = -1: margins and
-    # the step are computed on the rows y_i x_i
-    signed_X = X * y[:, None].astype(X.dtype)
-    weights = weights.astype(np.float32)
     batches = rng.randint(
         X.shape[0], size=(n_epochs, _SGD_BATCHES_PER_EPOCH, _SGD_BATCH_SIZE)
+    ).astype(np.int64, copy=False)
+    weighted_hinge_sgd(
+        np.ascontiguousarray(X, dtype=np.float32),
+        y.astype(np.float32),
+        weights.astype(np.float32),
+        coef,
+        batches,
+        _SGD_STEP,
     )
-    step = _SGD_STEP
-    for epoch in range(n_epochs):
-        step *= 1.0 - epoch / n_epochs
-        step_weights = weights * np.float32(step / _SGD_BATCH_SIZE)
-        for batch in batches[epoch]:
-            X_batch = signed_X[batch]
-            coef += (step_weights[batch] * (X_batch @ coef < 1)) @ X_batch
     return coef
 
 
