@@ -83,6 +83,7 @@ METHODS = {
         database="free",
         solver=args.solver,
         database_block_size=args.database_block_size,
+        beta=args.beta,
         random_state=seed,
     ),
     "Lin:Lin": lambda nbits, seed, args: AsymmetricLinV(
@@ -378,6 +379,12 @@ def main():
         "--n-train", type=int, default=5000, help="mnist training/database size"
     )
     parser.add_argument("--solver", default="sgd", choices=["sgd", "lbfgs"])
+    parser.add_argument(
+        "--beta",
+        type=float,
+        default=0.7,
+        help="Lin:V's beta (default: the reference's)",
+    )
     parser.add_argument(
         "--database-block-size",
         type=lambda value: None if value == "none" else int(value),

@@ -87,14 +87,45 @@ def default_data_dir():
     return Path(env) if env else repo_root.parent / "shared" / "data"
 
 
-def query_weights(values, query_bits):
+def lloyd_row(magnitude, n_levels, n_iter=10):
+    """One query's magnitudes replaced by their Lloyd-Max level (the package's
+    rule, written independently: start at the values of ranks
+    floor((l + 1/2) K / L), nearest level with ties to the lower, empty
+    levels kept)."""
+    K = len(magnitude)
+    ranks = np.minimum(((np.arange(n_levels) + 0.5) * K / n_levels).astype(int), K - 1)
+    levels = np.sort(magnitude)[ranks]
+    for it in range(n_iter + 1):
+        nearest = np.array(
+            [int(np.argmin(np.abs(a - levels))) for a in magnitude], dtype=int
+        )
+        if it == n_iter:
+            return levels[nearest]
+        for level in range(n_levels):
+            if np.any(nearest == level):
+                levels[level] = magnitude[nearest == level].mean()
+
+
+def query_weights(values, query_bits, quantizer="uniform"):
     """Per-bit weights of each query: ``|w|``, or for ``query_bits=B`` the
-    odd integers ``2 m + 1`` of its B-bit quantisation."""
+    odd integers ``2 m + 1`` of its B-bit quantisation (``"lloyd"``: of its
+    Lloyd-Max levels on a grid of 2 ** (min(B + 2, 8) - 1) bins up to the top
+    level)."""
     magnitude = np.abs(values)
     if query_bits is None:
         return magnitude
-    levels = 2 ** (query_bits - 1)
-    top = magnitude.max(axis=1, keepdims=True)
+    n_planes = query_bits
+    if quantizer == "lloyd" and query_bits > 1:
+        levels = 2 ** (query_bits - 1)
+        magnitude = np.array(
+            [
+                lloyd_row(a / a.max(), levels) * a.max() if a.max() > 0 else a
+                for a in magnitude
+            ]
+        )
+        n_planes = min(query_bits + 2, 8)
+    levels = 2 ** (n_planes - 1)
+    top = magnitude.max(axis=1, keepdims=True)  # the top Lloyd level for "lloyd"
     delta = top / levels
     with np.errstate(divide="ignore", invalid="ignore"):
         level = np.minimum(np.floor(magnitude / delta), levels - 1)
@@ -113,8 +144,15 @@ def smallest_by_score_then_index(scores, k):
     return out
 
 
-def reference_kneighbors(base_codes, nbits, values, query_bits, k, block):
-    """Asymmetric k-NN in NumPy, ``block`` queries at a time.
+def reference_kneighbors(base_codes, nbits, values, query_bits, k, block, quantizer):
+    """Asymmetric k-NN in NumPy, ``block`` queries at a time."""
+    values = np.asarray(values, dtype=np.float64)
+    weights = query_weights(values, query_bits, quantizer)
+    return weighted_kneighbors(base_codes, nbits, values > 0, weights, k, block)
+
+
+def weighted_kneighbors(base_codes, nbits, signs, weights, k, block):
+    """The k smallest ``sum_i g_i [b_i != s_i]`` of each query, ties by index.
 
     ``sum_i g_i [b_i != s_i] = sum_i g_i s_i + sum_i b_i g_i (1 - 2 s_i)``,
     the second term a matrix product over the distinct database codes (so
@@ -123,11 +161,8 @@ def reference_kneighbors(base_codes, nbits, values, query_bits, k, block):
     unique_codes, code_of_row = np.unique(base_codes, axis=0, return_inverse=True)
     bits = unpack_bits(unique_codes, nbits).astype(np.float64)
     code_of_row = code_of_row.ravel()
-    values = np.asarray(values, dtype=np.float64)
-    signs = values > 0
-    weights = query_weights(values, query_bits)
-    out = np.empty((len(values), k), dtype=np.intp)
-    for start in range(0, len(values), block):
+    out = np.empty((len(weights), k), dtype=np.intp)
+    for start in range(0, len(weights), block):
         rows = slice(start, start + block)
         g, s = weights[rows], signs[rows]
         per_code = (g * s).sum(axis=1)[:, None] + (g * (1 - 2 * s)) @ bits.T
@@ -135,15 +170,21 @@ def reference_kneighbors(base_codes, nbits, values, query_bits, k, block):
     return out
 
 
-def asymmetric_kneighbors(hasher, data, base_codes, query_bits, backend, block):
+def asymmetric_kneighbors(hasher, data, base_codes, query_bits, backend, args):
     """The k nearest base rows of each query, by the estimator or the reference."""
     if backend == "estimator":
         search = sklearn_hash.AsymmetricNeighbors(
-            FrozenEstimator(hasher), n_neighbors=K, query_bits=query_bits, n_jobs=1
+            FrozenEstimator(hasher),
+            n_neighbors=K,
+            query_bits=query_bits,
+            query_quantizer=args.quantizer,
+            n_jobs=1,
         ).fit(data.base)
         return search.kneighbors(data.query, return_distance=False)
     values = hasher.decision_function(data.query)
-    return reference_kneighbors(base_codes, hasher.nbits, values, query_bits, K, block)
+    return reference_kneighbors(
+        base_codes, hasher.nbits, values, query_bits, K, args.block, args.quantizer
+    )
 
 
 def evaluate_hasher(hasher, data, args):
@@ -165,7 +206,7 @@ def evaluate_hasher(hasher, data, args):
     for query_bits in QUERY_BITS:
         start = time.process_time()
         found = asymmetric_kneighbors(
-            hasher, data, base_codes, query_bits, args.backend, args.block
+            hasher, data, base_codes, query_bits, args.backend, args
         )
         search_cpu += time.process_time() - start
         result[query_bits] = one_recall_at_r(truth, found, K)
@@ -173,7 +214,7 @@ def evaluate_hasher(hasher, data, args):
             result["same_as_hamming"] = bool(np.array_equal(found, hamming))
         if args.check_reference and args.backend == "estimator":
             reference = asymmetric_kneighbors(
-                hasher, data, base_codes, query_bits, "reference", args.block
+                hasher, data, base_codes, query_bits, "reference", args
             )
             result["differ_from_reference"] += int(
                 (reference != found).any(axis=1).sum()
@@ -452,6 +493,12 @@ def main():
         help="with the estimator, also run the NumPy reference and count the "
         "queries whose lists differ",
     )
+    parser.add_argument(
+        "--quantizer",
+        choices=["lloyd", "uniform"],
+        default="lloyd",
+        help="AsymmetricNeighbors' query_quantizer (default: the package's)",
+    )
     parser.add_argument("--qb", type=int, default=4, help="RaBitQ query bits")
     parser.add_argument("--no-faiss", action="store_true", help="skip RaBitQ")
     args = parser.parse_args()
@@ -464,7 +511,11 @@ def main():
         import faiss
 
         versions += f", faiss {faiss.__version__}"
-    print(f"# {versions}; asymmetric search by the {args.backend}", flush=True)
+    print(
+        f"# {versions}; asymmetric search by the {args.backend}, "
+        f"query_quantizer={args.quantizer!r}",
+        flush=True,
+    )
     rows = run(args)
     print_tables(rows, args)
     print_bars(rows, args)

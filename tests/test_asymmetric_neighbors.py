@@ -28,7 +28,47 @@ from sklearn_hash.model_selection import query_database_split
 from sklearn_hash.neighbors import _asymmetric
 
 
-def reference_scores(values, bits, query_bits):
+def reference_lloyd(a, n_levels, n_iter=10):
+    """One query's magnitudes over their maximum, each replaced by its
+    Lloyd-Max level: start at the values of ranks floor((l + 1/2) K / L),
+    nearest level (the lower on a tie), empty levels kept; loops."""
+    K = len(a)
+    levels = np.sort(a)[
+        [min(int((j + 0.5) * K / n_levels), K - 1) for j in range(n_levels)]
+    ]
+    for it in range(n_iter + 1):
+        nearest = np.array([int(np.argmin(np.abs(x - levels))) for x in a])
+        if it == n_iter:
+            return levels[nearest]
+        for level in range(n_levels):
+            if (nearest == level).any():
+                levels[level] = a[nearest == level].mean()
+
+
+def reference_weights(magnitude, query_bits, quantizer):
+    """Integer weights 2 m + 1 of each query and the step, by the Notes."""
+    n_planes = query_bits
+    if quantizer == "lloyd" and query_bits > 1:
+        top = magnitude.max(axis=1, keepdims=True)
+        top[top == 0] = 1
+        magnitude = (
+            np.array(
+                [reference_lloyd(a, 2 ** (query_bits - 1)) for a in magnitude / top]
+            )
+            * top
+        )
+        n_planes = min(query_bits + 2, 8)
+    levels = 2 ** (n_planes - 1)
+    step = magnitude.max(axis=1) / levels
+    weights = np.ones_like(magnitude)
+    for q in range(len(magnitude)):
+        if step[q] > 0:
+            m = np.minimum(np.floor(magnitude[q] / step[q]), levels - 1)
+            weights[q] = 2 * m + 1
+    return weights, step
+
+
+def reference_scores(values, bits, query_bits, quantizer="uniform"):
     """Distances (n_queries, n_codes) by the formulas of the Notes, in float64:
     integer scores times half the step, or the float weighted Hamming distance."""
     values = np.asarray(values, dtype=np.float64)
@@ -36,19 +76,13 @@ def reference_scores(values, bits, query_bits):
     magnitude = np.abs(values)
     if query_bits is None:
         return (disagree * magnitude[:, None, :]).sum(axis=2), None
-    levels = 2 ** (query_bits - 1)
-    step = magnitude.max(axis=1) / levels
-    weights = np.ones_like(magnitude)
-    for q in range(len(values)):
-        if step[q] > 0:
-            m = np.minimum(np.floor(magnitude[q] / step[q]), levels - 1)
-            weights[q] = 2 * m + 1
+    weights, step = reference_weights(magnitude, query_bits, quantizer)
     scores = (disagree * weights[:, None, :]).sum(axis=2)
     return scores * step[:, None] / 2, scores
 
 
-def reference_kneighbors(values, bits, query_bits, k):
-    distances, scores = reference_scores(values, bits, query_bits)
+def reference_kneighbors(values, bits, query_bits, k, quantizer="uniform"):
+    distances, scores = reference_scores(values, bits, query_bits, quantizer)
     keys = distances if scores is None else scores
     order = np.array([np.lexsort((np.arange(len(row)), row))[:k] for row in keys])
     return np.take_along_axis(distances, order, axis=1), order
@@ -82,19 +116,84 @@ def _tied_data(n_db, nbits, n_distinct, rng, dyadic=False):
     return pool[rng.integers(0, n_distinct, n_db)]
 
 
-@pytest.mark.parametrize("query_bits", [1, 2, 4, 8])
+@pytest.mark.parametrize("quantizer", ["uniform", "lloyd"])
+@pytest.mark.parametrize("query_bits", [1, 2, 4, 6, 8])
 @pytest.mark.parametrize("nbits", [5, 64, 100, 128, 384])
-def test_quantized_search_equals_reference(query_bits, nbits):
+def test_quantized_search_equals_reference(query_bits, nbits, quantizer):
     rng = np.random.default_rng(nbits + query_bits)
     database = _tied_data(300, nbits, 40, rng)
     queries = rng.standard_normal((23, nbits))
+    queries[0, : nbits // 2] *= 20  # a heavy tail
     search = AsymmetricNeighbors(
-        FixedValues(nbits), n_neighbors=17, query_bits=query_bits
+        FixedValues(nbits),
+        n_neighbors=17,
+        query_bits=query_bits,
+        query_quantizer=quantizer,
     ).fit(database)
     distances, indices = search.kneighbors(queries)
-    want_d, want_i = reference_kneighbors(queries, database > 0, query_bits, 17)
+    want_d, want_i = reference_kneighbors(
+        queries, database > 0, query_bits, 17, quantizer
+    )
     np.testing.assert_array_equal(indices, want_i)
     np.testing.assert_allclose(distances, want_d, rtol=1e-6)
+
+
+@pytest.mark.parametrize("n_levels", [1, 2, 8, 16])
+def test_lloyd_levels_match_the_loop_reference(n_levels):
+    rng = np.random.default_rng(n_levels)
+    magnitude = np.abs(rng.standard_t(2, size=(12, 40)))
+    magnitude[1] = 0.5  # all equal
+    magnitude[2, :30] = 0.0  # mostly zero
+    magnitude[3] = np.round(magnitude[3], 1)  # repeated values
+    got = _asymmetric.lloyd_levels(magnitude, n_levels)
+    want = np.array([reference_lloyd(a, n_levels) for a in magnitude])
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+    for a, levels in zip(magnitude, got):
+        assert len(np.unique(levels)) <= n_levels
+        # every value is at its nearest level among those in use
+        used = np.unique(levels)
+        assert np.allclose(np.abs(a - levels), np.abs(a[:, None] - used).min(1))
+
+
+def test_lloyd_quantizer_planes():
+    values = np.random.default_rng(3).standard_normal((4, 70))
+    values[3] = 0.0
+    for query_bits, n_planes in [(1, 1), (2, 4), (4, 6), (6, 8), (8, 8)]:
+        planes, step = _asymmetric.quantize_queries(values, query_bits, "lloyd")
+        assert planes.shape[1] == n_planes
+        assert step[3] == 0 and not planes[3].any()
+        magnitude = sum(
+            unpack_bits(np.ascontiguousarray(planes[:, p, :9]), 70).astype(int)
+            << (p - 1)
+            for p in range(1, n_planes)
+        )
+        if query_bits > 1:
+            # at most 2**(query_bits - 1) magnitude levels per query
+            assert max(len(np.unique(m)) for m in magnitude) <= 2 ** (query_bits - 1)
+    uniform = _asymmetric.quantize_queries(values, 1, "uniform")
+    lloyd = _asymmetric.quantize_queries(values, 1, "lloyd")
+    np.testing.assert_array_equal(uniform[0], lloyd[0])
+
+
+def test_lloyd_levels_keep_recall_on_heavy_tailed_queries():
+    """Queries with a few large magnitudes: Lloyd-Max levels rank closer to the
+    float query than uniform levels (the reason for the default)."""
+    rng = np.random.default_rng(5)
+    nbits = 64
+    database = rng.standard_normal((3000, nbits))
+    queries = rng.standard_t(2, size=(200, nbits))
+    exact = AsymmetricNeighbors(FixedValues(nbits), n_neighbors=10, query_bits=None)
+    truth = exact.fit(database).kneighbors(queries, return_distance=False)
+    overlap = {}
+    for quantizer in ("uniform", "lloyd"):
+        search = AsymmetricNeighbors(
+            FixedValues(nbits), n_neighbors=10, query_quantizer=quantizer
+        )
+        found = search.fit(database).kneighbors(queries, return_distance=False)
+        overlap[quantizer] = np.mean(
+            [len(np.intersect1d(a, b)) / 10 for a, b in zip(found, truth)]
+        )
+    assert overlap["lloyd"] > overlap["uniform"] + 0.02, overlap
 
 
 @pytest.mark.parametrize("nbits", [7, 64, 200])

@@ -149,8 +149,8 @@ class AsymmetricLinV(BaseHasher):
     solver : {"sgd", "lbfgs"}, default="sgd"
         How one row of ``W`` is fitted to its weighted targets. ``"sgd"``: the
         reference's weighted hinge-loss minibatch SGD (step 2, decayed each
-        epoch, unnormalised weights, no regulariser), vectorised per
-        minibatch. ``"lbfgs"``: a deviation, full-batch weighted squared
+        epoch, unnormalised weights, no regulariser), a compiled loop.
+        ``"lbfgs"``: a deviation, full-batch weighted squared
         hinge (weights normalised, ridge 1e-6) by at most 30 L-BFGS
         iterations from the current row. It fits faster but gave lower
         per-query mAP in the settings measured (see the user guide), hence
@@ -291,11 +291,14 @@ class AsymmetricLinV(BaseHasher):
       with it cost at most those with the dense block. Scores are
       :math:`u^T v = K' - 2 d_H(u, v)`, with :math:`d_H` counted by
       popcounts on the codes packed in 64-bit words, and the table is
-      filled on ``n_jobs`` threads. The SGD runs vectorised per minibatch in
-      float32. The cost per bit is linear in ``n_samples``. Blocks are
-      capped at ``n_samples``, so small training sets work (the reference
-      needs ``n_samples >= 1000``). Fit times against the reference, and
-      where the time goes, are in the user guide.
+      filled on ``n_jobs`` threads. The SGD is a compiled loop in float32
+      that reads the minibatch rows in place, with AVX2 and FMA where the
+      CPU has them (the hyperplanes then differ from those of the portable
+      loop by float32 round-off, as BLAS builds do). The cost per bit is
+      linear in ``n_samples``. Blocks are capped at ``n_samples``, so small
+      training sets work (the reference needs ``n_samples >= 1000``). Fit
+      times against the reference, and where the time goes, are in the
+      user guide.
     * Zero projections map to bit 0 (-1) as in ``transform``; the reference
       breaks zeros at random.
     * ``normalize``, ``max_iter`` and ``solver="lbfgs"`` are additions (see
@@ -315,21 +318,25 @@ class AsymmetricLinV(BaseHasher):
       step plus one ``block_size x n_samples`` pass; the figures against the
       paper's claims with it are in :ref:`asymmetric_cost`.
     * Labels (``fit(X, y)``): the neighbour relation is "same class", self
-      included, built sparse (``sum_c n_c ** 2`` entries for classes of
-      ``n_c`` points), exactly the ``similarity`` one would pass by hand.
+      included, the ``similarity`` one would pass by hand, but kept as
+      classes: :math:`M` is a table over distinct (code, class) pairs and
+      the ``sum_c n_c ** 2`` neighbour pairs (classes of ``n_c`` points) are
+      never built. The fit equals the one with that ``similarity`` up to
+      float32 rounding (the same gains summed in another order).
 
     Memory: the neighbour relation is sparse (about ``(n_neighbors + 1) *
-    n_samples`` entries; the radius is found exactly in one chunked pass
-    over the pairwise distances, never holding them all), the loss pairs take
-    ``n_loss_pairs`` entries, and a gain table at most ``block_size x
-    n_samples`` float32 (the last update of each bit; the steps use
-    ``block_size x database_block_size``). Lin:V keeps the normalised
+    n_samples`` entries, none with labels; the radius is found exactly in one
+    chunked pass over the pairwise distances, never holding them all), the
+    loss pairs take ``n_loss_pairs`` entries, and a gain table at most
+    ``block_size x n_samples`` float32 (the last update of each bit; the
+    steps use ``block_size x database_block_size``). Lin:V keeps the normalised
     training points (for ``encode_database``), Lin:Lin does not.
 
     Reproducibility: a given ``random_state`` gives the same codes whatever
     ``n_jobs`` (the threads only fill disjoint parts of the gain tables,
     with exact integer arithmetic; every floating-point sum runs in one
-    thread, in a fixed order).
+    thread, in a fixed order), on a given CPU: CPUs with and without AVX2
+    and FMA run the SGD through different roundings.
 
     ``fit_transform(X)`` is not ``fit(X).transform(X)``: the first returns
     the database codes of the training points, the second their query

@@ -10,6 +10,7 @@ from .._bits import n_bytes, pack_bits
 from .._compat import (
     HasMethods,
     Interval,
+    StrOptions,
     _fit_context,
     _openmp_effective_n_threads,
 )
@@ -37,27 +38,75 @@ _TABLE_BLOCK = 64
 _BYTE_BITS = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(bool)
 
 
-def quantize_queries(values, query_bits):
+# The "lloyd" query quantizer: Lloyd-Max iterations per query, and the bit
+# planes its levels are kept to (two more than the uniform quantizer's, at
+# most MAX_PLANES): level values on a grid 4x finer than the uniform bins.
+_LLOYD_ITER = 10
+_LLOYD_EXTRA_PLANES = 2
+
+
+def lloyd_levels(magnitude, n_levels, n_iter=_LLOYD_ITER):
+    """Each row's values replaced by their level of a 1-D Lloyd-Max quantizer.
+
+    ``n_levels`` levels per row, started at the values of ranks
+    ``floor((l + 1/2) K / n_levels)`` of the sorted row (K values), then
+    ``n_iter`` Lloyd iterations: each value to its nearest level (the lower
+    one on a tie), each level to the mean of its values (unchanged if it has
+    none). Deterministic.
+    """
+    n, K = magnitude.shape
+    ranks = ((np.arange(n_levels) + 0.5) * K / n_levels).astype(np.intp)
+    levels = np.sort(magnitude, axis=1)[:, np.minimum(ranks, K - 1)]
+    flat = np.arange(n)[:, None] * n_levels
+    for it in range(n_iter + 1):
+        # the levels stay sorted, so the nearest is found by the midpoints
+        midpoints = (levels[:, :-1] + levels[:, 1:]) / 2
+        nearest = np.zeros(magnitude.shape, dtype=np.intp)
+        for mid in midpoints.T:
+            nearest += magnitude > mid[:, None]
+        if it == n_iter:
+            break
+        cells = (flat + nearest).ravel()
+        counts = np.bincount(cells, minlength=n * n_levels).reshape(n, n_levels)
+        sums = np.bincount(cells, magnitude.ravel(), minlength=n * n_levels)
+        levels = np.where(
+            counts > 0, sums.reshape(n, n_levels) / np.maximum(counts, 1), levels
+        )
+    return np.take_along_axis(levels, nearest, axis=1)
+
+
+def quantize_queries(values, query_bits, quantizer="uniform"):
     """Bit planes and quantization step of real-valued queries.
 
-    Returns ``planes`` (n, query_bits, plane_stride) uint8, zero-padded: plane
+    Returns ``planes`` (n, n_planes, plane_stride) uint8, zero-padded: plane
     0 the packed signs ``values > 0``, plane p >= 1 bit p - 1 of the integer
-    magnitudes ``m = min(floor(|v| / step), 2**(query_bits - 1) - 1)``; and
-    ``step`` (n,) float64, ``max |v| / 2**(query_bits - 1)`` per query (0 for
-    an all-zero query, whose magnitudes are then all 0).
+    magnitudes ``m = min(floor(a / step), 2**(n_planes - 1) - 1)``; and
+    ``step`` (n,) float64, ``max a / 2**(n_planes - 1)`` per query (0 for
+    an all-zero query, whose magnitudes are then all 0). ``"uniform"``:
+    ``a = |v|`` and ``n_planes = query_bits``. ``"lloyd"`` (query_bits >= 2):
+    ``a`` is ``|v|`` replaced by its level among ``2**(query_bits - 1)``
+    Lloyd-Max levels of the query (:func:`lloyd_levels` of ``|v| / max |v|``,
+    times ``max |v|``), and ``n_planes = min(query_bits + 2, MAX_PLANES)``.
     """
     n, nbits = values.shape
     nb = n_bytes(nbits)
-    levels = 1 << (query_bits - 1)
     magnitude = np.abs(values, dtype=np.float64)
+    n_planes = query_bits
+    if quantizer == "lloyd" and query_bits > 1:
+        # on the magnitudes over their maximum, so that no scale underflows
+        top = magnitude.max(axis=1, keepdims=True, initial=0.0)
+        unit = np.where(top > 0, top, 1.0)
+        magnitude = lloyd_levels(magnitude / unit, 1 << (query_bits - 1)) * unit
+        n_planes = min(query_bits + _LLOYD_EXTRA_PLANES, MAX_PLANES)
+    levels = 1 << (n_planes - 1)
     step = magnitude.max(axis=1, initial=0.0) / levels
     scaled = np.divide(
         magnitude, step[:, None], out=np.zeros_like(magnitude), where=step[:, None] > 0
     )
     m = np.minimum(np.floor(scaled), levels - 1).astype(np.uint8)
-    planes = np.zeros((n, query_bits, plane_stride(nb)), dtype=np.uint8)
+    planes = np.zeros((n, n_planes, plane_stride(nb)), dtype=np.uint8)
     planes[:, 0, :nb] = pack_bits(values > 0)
-    for p in range(1, query_bits):
+    for p in range(1, n_planes):
         planes[:, p, :nb] = pack_bits((m >> (p - 1)) & 1)
     return planes, step
 
@@ -120,6 +169,13 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
         magnitude (see Notes), scored by a compiled bit-plane kernel.
         ``None`` scores the float values (byte lookup tables; the reference,
         several times slower). ``query_bits=1`` ranks by Hamming distance.
+    query_quantizer : {"lloyd", "uniform"}, default="lloyd"
+        Where the ``2**(query_bits - 1)`` magnitude levels of each query lie.
+        ``"uniform"``: evenly spaced from 0 to the query's largest magnitude.
+        ``"lloyd"``: placed by a few Lloyd-Max iterations on the query's own
+        magnitudes (denser where they are), their values kept to two more
+        bits, so the kernels score ``query_bits + 2`` bit planes (at most 8).
+        See Notes; ignored when ``query_bits`` is 1 or None.
     n_jobs : int, default=None
         Threads over queries, with the semantics of scikit-learn's
         OpenMP-based estimators: ``None`` uses every available core, as
@@ -189,6 +245,24 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
     B-bit uniform quantizer symmetric about zero (RaBitQ's query uses 2^B
     levels over [min, max], with randomized rounding).
 
+    ``query_quantizer="lloyd"`` (the default) keeps B bits of information
+    per value, the sign and one of :math:`L = 2^{B-1}` magnitude levels,
+    but places the levels where the query's magnitudes are: started at the
+    magnitudes of ranks :math:`\\lfloor (l + \\tfrac12) K / L \\rfloor`, ten
+    Lloyd-Max iterations (each magnitude to its nearest level, each level
+    to the mean of its magnitudes) give each :math:`|w_i|` a level
+    :math:`c_i`. The levels' values are then quantized as above on a grid
+    four times finer, :math:`\\Delta' = \\max_i c_i / 2^{B+1}` (the top
+    level, not the largest magnitude) and
+    :math:`m_i = \\min(\\lfloor c_i / \\Delta' \\rfloor, 2^{B+1} - 1)`, and
+    scored as ``B + 2`` bit planes (at most 8; for B >= 7 the grid is
+    :math:`2^{7}` bins). Uniform levels waste most of their range on the few
+    largest magnitudes of a heavy-tailed query; measured on sift-images
+    with LSH codes, 4-bit uniform queries lost 0.02 1-recall@10 against
+    the float query and Lloyd-Max levels 0.006 (user guide). The cost is
+    the iterations per query (NumPy, :math:`O(10 K L)`) and, past the
+    kernels' 6-plane fast path, more planes to score.
+
     ``query_bits=None`` computes :math:`d(w, b)` in float32 through one
     256-entry table per code byte (the sum of a byte's weighted
     disagreements), added in byte order, on the query's values divided by
@@ -230,13 +304,23 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
         "hasher": [HasMethods(["fit", "transform", "decision_function"])],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "query_bits": [Interval(Integral, 1, MAX_PLANES, closed="both"), None],
+        "query_quantizer": [StrOptions({"uniform", "lloyd"})],
         "n_jobs": [Integral, None],
     }
 
-    def __init__(self, hasher, *, n_neighbors=10, query_bits=4, n_jobs=None):
+    def __init__(
+        self,
+        hasher,
+        *,
+        n_neighbors=10,
+        query_bits=4,
+        query_quantizer="lloyd",
+        n_jobs=None,
+    ):
         self.hasher = hasher
         self.n_neighbors = n_neighbors
         self.query_bits = query_bits
+        self.query_quantizer = query_quantizer
         self.n_jobs = n_jobs
 
     # the hasher's own parameters are validated by its fit
@@ -346,7 +430,9 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
             if self.query_bits is None:
                 self._table_search(values, distances[rows], indices[rows])
             else:
-                planes, step = quantize_queries(values, self.query_bits)
+                planes, step = quantize_queries(
+                    values, self.query_bits, self.query_quantizer
+                )
                 scores = self._plane_search(planes, indices[rows])
                 distances[rows] = scores * (step[:, None] / 2)
         return distances, indices
