@@ -90,20 +90,23 @@ def default_data_dir():
 def lloyd_row(magnitude, n_levels, n_iter=10):
     """One query's magnitudes replaced by their Lloyd-Max level (the package's
     rule, written independently: start at the values of ranks
-    floor((l + 1/2) K / L), nearest level with ties to the lower, empty
-    levels kept)."""
+    floor((l + 1/2) K / L), nearest level by the midpoints (ties to the lower),
+    levels to
+    the means weighted by exp(-a / median), empty levels kept)."""
     K = len(magnitude)
+    median, mean = np.median(magnitude), magnitude.mean()
+    weight = np.exp(-magnitude / (median if median > 0 else mean if mean > 0 else 1))
     ranks = np.minimum(((np.arange(n_levels) + 0.5) * K / n_levels).astype(int), K - 1)
     levels = np.sort(magnitude)[ranks]
     for it in range(n_iter + 1):
-        nearest = np.array(
-            [int(np.argmin(np.abs(a - levels))) for a in magnitude], dtype=int
-        )
+        midpoints = (levels[:-1] + levels[1:]) / 2
+        nearest = np.array([int((a > midpoints).sum()) for a in magnitude])
         if it == n_iter:
             return levels[nearest]
         for level in range(n_levels):
             if np.any(nearest == level):
-                levels[level] = magnitude[nearest == level].mean()
+                cell = nearest == level
+                levels[level] = np.average(magnitude[cell], weights=weight[cell])
 
 
 def query_weights(values, query_bits, quantizer="uniform"):

@@ -31,18 +31,24 @@ from sklearn_hash.neighbors import _asymmetric
 def reference_lloyd(a, n_levels, n_iter=10):
     """One query's magnitudes over their maximum, each replaced by its
     Lloyd-Max level: start at the values of ranks floor((l + 1/2) K / L),
-    nearest level (the lower on a tie), empty levels kept; loops."""
+    nearest level by the midpoints (the lower on one), levels to the means
+    weighted by
+    exp(-a / median) (median, else mean, else 1), empty levels kept; loops."""
     K = len(a)
+    scale = np.median(a) if np.median(a) > 0 else (a.mean() if a.mean() > 0 else 1.0)
+    weight = np.exp(-a / scale)
     levels = np.sort(a)[
         [min(int((j + 0.5) * K / n_levels), K - 1) for j in range(n_levels)]
     ]
     for it in range(n_iter + 1):
-        nearest = np.array([int(np.argmin(np.abs(x - levels))) for x in a])
+        midpoints = [(levels[j] + levels[j + 1]) / 2 for j in range(n_levels - 1)]
+        nearest = np.array([sum(x > mid for mid in midpoints) for x in a])
         if it == n_iter:
             return levels[nearest]
         for level in range(n_levels):
             if (nearest == level).any():
-                levels[level] = a[nearest == level].mean()
+                cell = nearest == level
+                levels[level] = (weight[cell] * a[cell]).sum() / weight[cell].sum()
 
 
 def reference_weights(magnitude, query_bits, quantizer):
