@@ -7,8 +7,9 @@ same run times in turn, round after round (the median of ``--repeats``):
 
 - ours, Hamming: ``HammingNeighbors(algorithm="brute")`` on the packed codes
   (the query codes given);
-- ours, asymmetric: ``AsymmetricNeighbors(SignHashing(), query_bits=B)``
-  (query quantization included) for each ``--query-bits``, and the float
+- ours, asymmetric: ``AsymmetricNeighbors(SignHashing(), query_bits=B,
+  query_quantizer=Q)`` (query quantization included) for each
+  ``--query-bits`` and ``--quantizers``, and the float
   query (``query_bits=None``) on ``--float-queries`` queries;
 - faiss ``IndexBinaryFlat`` on the same codes;
 - faiss ``IndexRaBitQ`` (``qb=4``) and ``IndexRaBitQFastScan`` (``qb=4`` and
@@ -80,16 +81,18 @@ def our_engines(base, queries, args):
         )
     }
     for query_bits in args.query_bits:
-        search = AsymmetricNeighbors(
-            FrozenEstimator(hasher),
-            n_neighbors=args.k,
-            query_bits=query_bits,
-            n_jobs=args.threads,
-        ).fit(base)
-        engines[f"ours asymmetric query_bits={query_bits}"] = (
-            lambda q, search=search: search.kneighbors(q, return_distance=False),
-            queries,
-        )
+        for quantizer in args.quantizers:
+            search = AsymmetricNeighbors(
+                FrozenEstimator(hasher),
+                n_neighbors=args.k,
+                query_bits=query_bits,
+                query_quantizer=quantizer,
+                n_jobs=args.threads,
+            ).fit(base)
+            engines[_asym_name(query_bits, quantizer)] = (
+                lambda q, search=search: search.kneighbors(q, return_distance=False),
+                queries,
+            )
     if args.float_queries:
         search = AsymmetricNeighbors(
             FrozenEstimator(hasher),
@@ -102,6 +105,10 @@ def our_engines(base, queries, args):
             queries[: args.float_queries],
         )
     return engines
+
+
+def _asym_name(query_bits, quantizer):
+    return f"ours asymmetric query_bits={query_bits} {quantizer}"
 
 
 def time_in_turn(engines, repeats, clock):
@@ -142,12 +149,14 @@ def run(nbits, args, clock):
         ns = 1e9 * per_query / args.n_database
         print(f"{name:<40}{len(q):>8}{ns:>10.3f}{qps[name]:>11.1f}")
     for query_bits in args.query_bits:
-        ours = f"ours asymmetric query_bits={query_bits}"
-        lines = [f"{ours} / ours Hamming, time: {qps['ours Hamming'] / qps[ours]:.2f}"]
-        for name in qps:
-            if name.startswith("faiss IndexRaBitQ"):
-                lines.append(f"{ours} / {name}, q/s: {qps[ours] / qps[name]:.2f}x")
-        print("\n".join(lines))
+        for quantizer in args.quantizers:
+            ours = _asym_name(query_bits, quantizer)
+            hamming = qps["ours Hamming"] / qps[ours]
+            lines = [f"{ours} / ours Hamming, time: {hamming:.2f}"]
+            for name in qps:
+                if name.startswith("faiss IndexRaBitQ"):
+                    lines.append(f"{ours} / {name}, q/s: {qps[ours] / qps[name]:.2f}x")
+            print("\n".join(lines))
 
 
 def main():
@@ -157,6 +166,13 @@ def main():
     parser.add_argument("--n-queries", type=int, default=1000)
     parser.add_argument("--float-queries", type=int, default=20)
     parser.add_argument("--query-bits", nargs="+", type=int, default=[4])
+    parser.add_argument(
+        "--quantizers",
+        nargs="+",
+        choices=["lloyd", "uniform"],
+        default=["lloyd", "uniform"],
+        help="AsymmetricNeighbors' query_quantizer values to time",
+    )
     parser.add_argument("-k", "--k", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)

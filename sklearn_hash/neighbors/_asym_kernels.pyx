@@ -28,7 +28,9 @@ results do not depend on the variant.
 """
 
 from cython.parallel cimport prange, threadid
+from libc.math cimport exp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uintptr_t
+from libc.stdlib cimport free, malloc
 
 from ._heap cimport heap_init, heap_replace_top, heap_sort
 
@@ -304,3 +306,78 @@ def lut_kneighbors(const float[:, :, ::1] luts, const uint8_t[:, ::1] database,
                 if acc < scores[q, 0]:
                     heap_replace_top(&scores[q, 0], &indices[q, 0], k, acc, j)
             heap_sort(&scores[q, 0], &indices[q, 0], k)
+
+
+
+
+def lloyd_levels(const double[:, ::1] values, const double[:, ::1] sorted_values,
+                 int n_levels, int n_iter, double[:, ::1] out):
+    """Each row's values replaced by their level of a weighted 1-D Lloyd-Max.
+
+    ``sorted_values`` holds each row of ``values`` sorted. Per row of K
+    values: levels start at the values of ranks ``floor((l + 1/2) K / L)``;
+    each of ``n_iter`` iterations sends each value to its nearest level (the
+    number of midpoints of consecutive levels strictly below it) and each
+    level to the mean of its values weighted by ``exp(-value / scale)``
+    (summed in sorted order; unchanged if it has none), ``scale`` the row's
+    median, else its mean, else 1. ``out`` gets each value's final level.
+    """
+    cdef int64_t n = values.shape[0], K = values.shape[1], L = n_levels
+    cdef int64_t r, j, l, it, c
+    cdef double a, scale, total
+    cdef double *weight
+    cdef double *levels
+    cdef double *mid
+    cdef double *mass
+    cdef double *moment
+    cdef const double *row
+    if (out.shape[0] != n or out.shape[1] != K or sorted_values.shape[0] != n
+            or sorted_values.shape[1] != K):
+        raise ValueError("values, sorted_values and out must have the same shape")
+    if L < 1 or K < 1:
+        raise ValueError("n_levels and the number of values must be positive")
+    with nogil:
+        weight = <double *>malloc(K * sizeof(double))
+        levels = <double *>malloc(4 * L * sizeof(double))
+        mid, mass, moment = levels + L, levels + 2 * L, levels + 3 * L
+        for r in range(n):
+            row = &sorted_values[r, 0]
+            total = 0
+            for j in range(K):
+                total = total + values[r, j]
+            if K % 2:
+                scale = row[K // 2]
+            else:
+                scale = (row[K // 2 - 1] + row[K // 2]) / 2
+            if not scale > 0:
+                scale = total / K if total > 0 else 1.0
+            for j in range(K):
+                weight[j] = exp(-row[j] / scale)
+            for l in range(L):
+                levels[l] = row[min(<int64_t>((l + 0.5) * K / L), K - 1)]
+            for it in range(n_iter):
+                for l in range(L - 1):
+                    mid[l] = (levels[l] + levels[l + 1]) / 2
+                for l in range(L):
+                    mass[l] = 0
+                    moment[l] = 0
+                c = 0  # sorted values: the nearest level only moves up
+                for j in range(K):
+                    a = row[j]
+                    while c < L - 1 and a > mid[c]:
+                        c = c + 1
+                    mass[c] += weight[j]
+                    moment[c] += weight[j] * a
+                for l in range(L):
+                    if mass[l] > 0:
+                        levels[l] = moment[l] / mass[l]
+            for l in range(L - 1):
+                mid[l] = (levels[l] + levels[l + 1]) / 2
+            for j in range(K):
+                a = values[r, j]
+                c = 0
+                for l in range(L - 1):
+                    c = c + (a > mid[l])
+                out[r, j] = levels[c]
+        free(weight)
+        free(levels)

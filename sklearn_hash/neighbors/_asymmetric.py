@@ -21,6 +21,7 @@ from ._asym_kernels import (
     plane_stride,
     planes_kneighbors,
 )
+from ._asym_kernels import lloyd_levels as _lloyd_levels
 from ._hamming import check_n_neighbors
 from ._stages import (
     NeighborsPredictScoreMixin,
@@ -54,30 +55,12 @@ def lloyd_levels(magnitude, n_levels, n_iter=_LLOYD_ITER):
     of consecutive levels, the lower one on a midpoint), each level to the
     weighted mean of its values (unchanged if it has none), value ``a``
     weighing ``exp(-a / median)`` (the row's median, else its mean, else 1).
-    Deterministic.
+    Deterministic; compiled (``_asym_kernels.lloyd_levels``).
     """
-    n, K = magnitude.shape
-    scale = np.median(magnitude, axis=1, keepdims=True)
-    mean = magnitude.mean(axis=1, keepdims=True)
-    scale = np.where(scale > 0, scale, np.where(mean > 0, mean, 1.0))
-    weight = np.exp(-magnitude / scale)
-    ranks = ((np.arange(n_levels) + 0.5) * K / n_levels).astype(np.intp)
-    levels = np.sort(magnitude, axis=1)[:, np.minimum(ranks, K - 1)]
-    flat = np.arange(n)[:, None] * n_levels
-    for it in range(n_iter + 1):
-        # the levels stay sorted, so the nearest is found by the midpoints
-        midpoints = (levels[:, :-1] + levels[:, 1:]) / 2
-        nearest = np.zeros(magnitude.shape, dtype=np.intp)
-        for mid in midpoints.T:
-            nearest += magnitude > mid[:, None]
-        if it == n_iter:
-            break
-        cells = (flat + nearest).ravel()
-        mass = np.bincount(cells, weight.ravel(), minlength=n * n_levels)
-        moment = np.bincount(cells, (weight * magnitude).ravel(), minlength=mass.size)
-        mass, moment = mass.reshape(n, n_levels), moment.reshape(n, n_levels)
-        levels = np.where(mass > 0, moment / np.where(mass > 0, mass, 1.0), levels)
-    return np.take_along_axis(levels, nearest, axis=1)
+    magnitude = np.ascontiguousarray(magnitude, dtype=np.float64)
+    out = np.empty_like(magnitude)
+    _lloyd_levels(magnitude, np.sort(magnitude, axis=1), n_levels, n_iter, out)
+    return out
 
 
 def quantize_queries(values, query_bits, quantizer="uniform"):

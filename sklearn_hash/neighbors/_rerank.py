@@ -84,9 +84,15 @@ class RerankNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
     first_stage : {"hamming", "asymmetric"}, default="hamming"
         How candidates are found: Hamming distance between the query's code
         and the database codes, or the asymmetric distance of the query's
-        real values (:class:`AsymmetricNeighbors` with ``query_bits=4``),
-        which ranks the true neighbours higher, so fewer candidates reach the
-        same recall; it needs a hasher with ``decision_function``.
+        real values (:class:`AsymmetricNeighbors` with ``query_bits=4`` and
+        ``query_quantizer="uniform"``), which ranks the true neighbours
+        higher, so fewer candidates reach the same recall; it needs a hasher
+        with ``decision_function``. Uniform query levels, not the Lloyd-Max
+        levels of :class:`AsymmetricNeighbors`' default: the candidates are
+        re-scored exactly, so only which ones are found matters, and uniform
+        levels find as many (10-recall@10 0.956 against 0.959 behind 40
+        candidates on MiniLM embeddings) several times faster on small
+        databases, where the per-query Lloyd-Max iterations dominate.
         ``kneighbors(X=None)`` has no query values to score (only codes and
         vectors are stored): its candidates are Hamming ones either way.
     n_jobs : int, default=None
@@ -247,6 +253,9 @@ class RerankNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
                 codes,
                 decision_width(self.hasher_, X),
                 n_neighbors=first_k,
+                # candidates are re-scored exactly: their order matters less
+                # than the first stage's speed (see first_stage)
+                query_quantizer="uniform",
                 n_jobs=self.n_jobs,
             )
         self.n_samples_fit_ = len(X)
