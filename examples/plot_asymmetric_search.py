@@ -99,9 +99,10 @@ fig.tight_layout()
 # %%
 # Speed
 # -----
-# The asymmetric scan costs ``query_bits`` popcounts per 64 bits of code
-# instead of one, plus the query's ``decision_function``; the float query
-# goes through byte lookup tables and is several times slower. Queries per
+# The asymmetric scan costs a few popcounts per 64 bits of code instead of
+# one (``query_bits`` bit planes, two more for the default Lloyd-Max query
+# levels), plus the query's ``decision_function`` and its levels; the float
+# query goes through byte lookup tables and is several times slower. Queries per
 # second on one thread, best of three, 64-bit ITQ codes.
 hasher = ITQ(nbits=64, random_state=0).fit(data.base)
 speed = {}
