@@ -99,19 +99,15 @@ def git_state():
     import sklearn_hash
 
     root = Path(sklearn_hash.__file__).resolve().parents[1]
+
+    def git(*args):
+        return subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
     try:
-        head = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "sklearn_hash"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "sklearn_hash")
         return f"{head}{' (sklearn_hash/ modified)' if dirty else ''}"
     except (OSError, subprocess.CalledProcessError):
         return "not a git checkout"

@@ -47,6 +47,18 @@ def shared_data():
     return load
 
 
+def run_python(code, **env):
+    """Run ``code`` in a fresh interpreter, ``env`` added to the environment;
+    the completed process (text stdout and stderr; a failure raises)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=True,
+    )
+
+
 def _c_compiler():
     cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
     return shutil.which(cc) or shutil.which("cc") or shutil.which("gcc")

@@ -7,12 +7,11 @@ concatenated codes: same distances, same indices, same order (ties included).
 import itertools
 import os
 import pickle
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
+from conftest import run_python
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
@@ -362,9 +361,7 @@ def test_core_package_never_imports_dask():
             print(exc)
         """
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
+    out = run_python(code).stdout
     assert 'pip install "sklearn_hash[dask]"' in out
 
 

@@ -5,6 +5,7 @@ import platform
 
 import numpy as np
 import pytest
+from conftest import run_python
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import sparse
@@ -305,9 +306,6 @@ def test_every_available_path_passes_the_import_self_test():
 
 
 def test_environment_variable_forces_a_path():
-    import subprocess
-    import sys
-
     code = (
         "from sklearn_hash.neighbors import _kernels; print(_kernels.popcount_path())"
     )
@@ -315,13 +313,7 @@ def test_environment_variable_forces_a_path():
         ("generic", "generic"),
         ("no-such-path", _kernels.popcount_path()),
     ):
-        out = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            env={**__import__("os").environ, "SKLEARN_HASH_POPCOUNT_PATH": name},
-            check=True,
-        )
+        out = run_python(code, SKLEARN_HASH_POPCOUNT_PATH=name)
         assert out.stdout.strip() == expected
         assert ("ignored" in out.stderr) == (name == "no-such-path")
 

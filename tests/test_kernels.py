@@ -8,14 +8,11 @@ and checked the same way, including a full k-NN scan through the fused rows.
 
 import ctypes
 import heapq
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import build_emulation
+from conftest import build_emulation, run_python
 
 from sklearn_hash import HammingNeighbors
 from sklearn_hash._bits import hamming_kneighbors_reference
@@ -182,14 +179,7 @@ def test_environment_variable_forces_every_width():
         "print(k.popcount_path(), k.popcount_path(8), k.popcount_path(64), "
         "k.width_paths()[8]['batch'][1])"
     )
-    env = {**os.environ, "SKLEARN_HASH_POPCOUNT_PATH": "generic"}
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
+    out = run_python(code, SKLEARN_HASH_POPCOUNT_PATH="generic")
     assert out.stdout.split() == ["generic", "generic", "generic", "forced"]
 
 

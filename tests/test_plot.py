@@ -1,8 +1,6 @@
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from conftest import run_python
 from sklearn.pipeline import make_pipeline
 
 from sklearn_hash import LSH, HammingNeighbors, pack_bits
@@ -49,9 +47,7 @@ def fitted():
 
 def test_importing_plot_does_not_import_matplotlib():
     code = "import sys, sklearn_hash.plot; print('matplotlib' in sys.modules)"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    out = run_python(code)
     assert out.stdout.strip() == "False"
 
 

@@ -6,14 +6,11 @@ the exact rational similarity, ties by the smaller index.
 """
 
 import ctypes
-import os
-import subprocess
-import sys
 from fractions import Fraction
 
 import numpy as np
 import pytest
-from conftest import build_emulation, shared_data_dir
+from conftest import build_emulation, run_python, shared_data_dir
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.cluster import DBSCAN
@@ -275,14 +272,7 @@ def test_environment_variables_force_paths(variable, value, module, getter):
         "import warnings; warnings.simplefilter('always'); "
         f"from sklearn_hash.neighbors import {module} as m; print(m.{getter}())"
     )
-    env = {**os.environ, variable: value}
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
+    out = run_python(code, **{variable: value})
     if value == "sse9":
         assert out.stdout.split() == ["auto"]
         assert f"{variable} ignored" in out.stderr

@@ -646,25 +646,14 @@ class AsymmetricLinV(BaseHasher):
         n_samples = Xa.shape[0]
         n_columns = self.database_block_size
         sampled = n_columns is not None and n_columns < n_samples
-        gain_tables = _flip_gain_table(
-            U_other.shape[1], theta, self.beta, self.loss_exponent
-        )
-        u_book, v_book = relation.codebook(U_other), relation.codebook(V_other)
+        gain_of = self._gain_of(relation, U_other, V_other, theta, n_threads)
         v = v.copy()
         best, best_iter, it = -np.inf, 0, 0
         while True:
             it += 1
             rows = rng.choice(n_samples, block, replace=False)
             cols = rng.choice(n_samples, n_columns, replace=False) if sampled else None
-            gain = _block_gain(
-                u_book,
-                rows,
-                v_book,
-                cols,
-                relation.block(rows, cols),
-                gain_tables,
-                n_threads,
-            )
+            gain = gain_of(rows, cols)
             if sampled:
                 gain_r = (gain @ v[cols]) * np.float32(n_samples / n_columns)
             else:
@@ -682,10 +671,7 @@ class AsymmetricLinV(BaseHasher):
             if it - best_iter > _INNER_PATIENCE:
                 break
         if sampled:
-            gain = _block_gain(
-                u_book, rows, v_book, None, relation.block(rows), gain_tables, n_threads
-            )
-            v, _ = _database_bit_update(gain, query_bits)
+            v, _ = _database_bit_update(gain_of(rows), query_bits)
         return wq, v, it
 
     def _update_bit_linear(
@@ -693,24 +679,13 @@ class AsymmetricLinV(BaseHasher):
     ):
         """Lin:Lin alternation for one bit (reference ``updateW``)."""
         n_samples = Xa.shape[0]
-        gain_tables = _flip_gain_table(
-            U_other.shape[1], theta, self.beta, self.loss_exponent
-        )
-        u_book, v_book = relation.codebook(U_other), relation.codebook(V_other)
+        gain_of = self._gain_of(relation, U_other, V_other, theta, n_threads)
         best, best_iter, it = -np.inf, 0, 0
         while True:
             it += 1
             rows = rng.choice(n_samples, block, replace=False)
             cols = rng.choice(n_samples, block, replace=False)
-            gain = _block_gain(
-                u_book,
-                rows,
-                v_book,
-                cols,
-                relation.block(rows, cols),
-                gain_tables,
-                n_threads,
-            )
+            gain = gain_of(rows, cols)
             X_rows, X_cols = Xa[rows], Xa[cols]
             gain_r = gain @ _sign(X_cols @ wd)
             wq = self._fit_hyperplane(X_rows, gain_r, wq, rng)
@@ -721,6 +696,22 @@ class AsymmetricLinV(BaseHasher):
                 best, best_iter = objective, it
             if it - best_iter > _INNER_PATIENCE:
                 return wq, wd, it
+
+    def _gain_of(self, relation, U_other, V_other, theta, n_threads):
+        """``gain_of(rows, cols=None)``: the gain matrix of one bit on a block
+        (all columns for None), given the other bits' codes and ``theta``."""
+        gain_tables = _flip_gain_table(
+            U_other.shape[1], theta, self.beta, self.loss_exponent
+        )
+        u_book, v_book = relation.codebook(U_other), relation.codebook(V_other)
+
+        def gain_of(rows, cols=None):
+            block = relation.block(rows, cols)
+            return _block_gain(
+                u_book, rows, v_book, cols, block, gain_tables, n_threads
+            )
+
+        return gain_of
 
     def _fit_hyperplane(self, X, gain, coef, rng):
         return fit_hyperplane(
