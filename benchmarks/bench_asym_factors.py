@@ -23,15 +23,28 @@ database ``base``, queries ``query``, all ``.astype(np.float32)``):
 - Hamming: the binarized query's code against the same codes;
 - A: asymmetric, no factors: rank by ``d(w, b) = sum_i |w_i| [b_i != (w_i > 0)]``
   (float w), the ranking of ``AsymmetricNeighbors(query_bits=None)``; and the
-  same with w quantized to 4 bits, the package's default ``query_bits=4``;
+  same with w quantized to 4 bits with uniform levels,
+  ``AsymmetricNeighbors(query_bits=4, query_quantizer="uniform")`` (the
+  package's default when this was first run; its default is now "lloyd");
 - B: asymmetric + factors (float32 norm and alignment): rank by the estimate
   above (float w);
-- C: B with w quantized as the package does for ``query_bits=4``:
+- C: B with w quantized as the package's uniform ``query_bits=4``:
   ``L = 2 ** (4 - 1)``, ``step = max|w| / L``,
   ``m = min(floor(|w| / step), L - 1)``, ``|w|`` replaced by
   ``(m + 0.5) * step``, sign kept;
 - D: equal bytes: A at nbits + 64 bits (the 8 bytes of factors spent on code
   bits), float w and 4-bit w;
+- G (extra, 0 bytes per vector): Gordo, Perronnin, Gong & Lazebnik's
+  (TPAMI 2014) expectation-based asymmetric distance: each database bit
+  stands for the mean of its projection on that side of the threshold,
+  ``mu1_i = E[x'_i | x'_i > 0]`` and ``mu0_i = E[x'_i | x'_i <= 0]`` over
+  ``learn`` (2 K floats in all), and items are ranked by
+  ``sum_i (w_i - mu_{b_i, i})^2`` (float w). It is linear in the bits, so
+  the package's kernels could score it with the query's weights
+  ``2 w_i (mu1_i - mu0_i) - (mu1_i^2 - mu0_i^2)``;
+- L (extra, 0 bytes per vector): their lower-bound distance, the squared
+  distance from w to the code's orthant, ``sum_i w_i^2 [b_i != (w_i > 0)]``
+  (float w), against A's ``sum_i |w_i| [...]``;
 - B-full (extra, not in the issue): B with ``||x'_j||^2`` replaced by the
   squared norm of the whole residual, ``||x'_j||^2 + ||(I - P P^T)(x_j - mu)||^2``
   (mu the learn mean, P the projection): still 8 bytes (store that and
@@ -88,10 +101,12 @@ HASHERS = {
 ROWS = {
     "hamming": ("Hamming (binarized query)", 0),
     "A": ("A asymmetric, no factors, float w", 0),
-    "A4": ("A asymmetric, no factors, w 4-bit (package default)", 0),
+    "A4": ("A asymmetric, no factors, w 4-bit (uniform levels)", 0),
     "B": ("B asymmetric + factors, float w", 8),
     "C": ("C asymmetric + factors, w 4-bit", 8),
     "Bfull": ("B-full (extra): factors with whole-residual norm, float w", 8),
+    "G": ("G (extra): per-bit expectations (Gordo et al.), float w", 0),
+    "L": ("L (extra): squared lower bound (Gordo et al.), float w", 0),
     "D": ("D = A at nbits + 64, float w", 8),
     "D4": ("D = A at nbits + 64, w 4-bit", 8),
     "Dham": ("Hamming at nbits + 64", 8),
@@ -167,6 +182,29 @@ def hits(found, nn):
     return (found == nn[:, None]).any(axis=1)
 
 
+def side_means(values):
+    """Per column, the mean of the positive values and of the others (0 for
+    a side with no value)."""
+    values = np.asarray(values, dtype=np.float64)
+    positive = values > 0
+    n_pos = positive.sum(axis=0)
+    n_neg = len(values) - n_pos
+    sum_pos = np.where(positive, values, 0.0).sum(axis=0)
+    sum_neg = values.sum(axis=0) - sum_pos
+    mu1 = np.divide(sum_pos, n_pos, out=np.zeros_like(sum_pos), where=n_pos > 0)
+    mu0 = np.divide(sum_neg, n_neg, out=np.zeros_like(sum_neg), where=n_neg > 0)
+    return mu1, mu0
+
+
+def bit_correlation(bits):
+    """Mean and max |correlation| between the database's bits, and the number
+    of bit pairs above 0.5 (near-duplicate bits)."""
+    corr = np.corrcoef(bits.T.astype(np.float64))
+    off = np.abs(corr[~np.eye(len(corr), dtype=bool)])
+    off = off[np.isfinite(off)]
+    return float(off.mean()), float(off.max()), int((off > 0.5).sum() // 2)
+
+
 def orthonormality_error(hasher):
     p = np.asarray(hasher.projection_, dtype=np.float64)
     return float(np.abs(p.T @ p - np.eye(p.shape[1])).max())
@@ -205,6 +243,9 @@ def run_hasher(name, nbits, seed, data, args):
 
     w = hasher.decision_function(data["query"]).astype(np.float64)
     w4 = quantize(w)
+    # G: sum_i (w_i - mu_{b_i, i})^2 = const - g . (2 b - 1) / 2
+    mu1, mu0 = side_means(hasher.decision_function(data["learn"]))
+    g = 2 * w * (mu1 - mu0) - (mu1**2 - mu0**2)
     t = time.process_time()
     found = {
         "hamming": search(
@@ -215,6 +256,8 @@ def run_hasher(name, nbits, seed, data, args):
         "B": search(codes, w, lambda ip: sq_norm - 2 * scale * ip, args.block),
         "C": search(codes, w4, lambda ip: sq_norm - 2 * scale * ip, args.block),
         "Bfull": search(codes, w, lambda ip: full_sq - 2 * scale * ip, args.block),
+        "G": search(codes, g, lambda ip: -ip, args.block),
+        "L": search(codes, w * np.abs(w), lambda ip: -ip, args.block),
     }
     times["search"] = time.process_time() - t
     result = {key: hits(f, nn) for key, f in found.items()}
@@ -224,7 +267,10 @@ def run_hasher(name, nbits, seed, data, args):
         for key, query_bits in (("A", None), ("A4", QUERY_BITS)):
             package = (
                 AsymmetricNeighbors(
-                    FrozenEstimator(hasher), n_neighbors=K, query_bits=query_bits
+                    FrozenEstimator(hasher),
+                    n_neighbors=K,
+                    query_bits=query_bits,
+                    query_quantizer="uniform",
                 )
                 .fit(data["base"])
                 .kneighbors(data["query"], return_distance=False)
@@ -251,6 +297,7 @@ def run_hasher(name, nbits, seed, data, args):
         "ortho": ortho,
         "alignment": (float(alignment.mean()), float(alignment.std())),
         "unique": len(codes.signs),
+        "bit_corr": bit_correlation(bits),
     }
     return result, times, checks, info
 
@@ -372,7 +419,9 @@ def main():
                         f"{info['ortho']:.1e}; alignment mean "
                         f"{info['alignment'][0]:.3f} (std {info['alignment'][1]:.3f}); "
                         "distinct codes "
-                        f"{info['unique']}",
+                        f"{info['unique']}; bit pairs' |corr| mean "
+                        f"{info['bit_corr'][0]:.3f}, max {info['bit_corr'][1]:.3f}, "
+                        f"pairs above 0.5: {info['bit_corr'][2]}",
                         flush=True,
                     )
             faiss_rows = []
@@ -435,6 +484,8 @@ def main():
             ("(ii) equal bytes: C - D (4-bit w)", "D4", "C"),
             ("extra: B-full - B", "B", "Bfull"),
             ("extra: B-full - D (equal bytes)", "D", "Bfull"),
+            ("extra: G - A (float w, no bytes)", "A", "G"),
+            ("extra: L - A (float w, no bytes)", "A", "L"),
         ]
         for label, first, second in comparisons:
             for h in hashers:

@@ -109,15 +109,20 @@ def lloyd_row(magnitude, n_levels, n_iter=10):
                 levels[level] = np.average(magnitude[cell], weights=weight[cell])
 
 
-def query_weights(values, query_bits, quantizer="uniform"):
+def lloyd_planes(query_bits):
+    """Planes of a Lloyd-Max query: B + 2, but at most 6 unless B is larger."""
+    return max(query_bits, min(query_bits + 2, 6))
+
+
+def query_weights(values, query_bits, quantizer="uniform", n_planes=None):
     """Per-bit weights of each query: ``|w|``, or for ``query_bits=B`` the
     odd integers ``2 m + 1`` of its B-bit quantisation (``"lloyd"``: of its
-    Lloyd-Max levels on a grid of 2 ** (min(B + 2, 8) - 1) bins up to the top
-    level)."""
+    Lloyd-Max levels on a grid of 2 ** (P - 1) bins up to the top level, with
+    P = ``n_planes`` or the package's ``lloyd_planes(B)``)."""
     magnitude = np.abs(values)
     if query_bits is None:
         return magnitude
-    n_planes = query_bits
+    planes = query_bits
     if quantizer == "lloyd" and query_bits > 1:
         levels = 2 ** (query_bits - 1)
         magnitude = np.array(
@@ -126,8 +131,8 @@ def query_weights(values, query_bits, quantizer="uniform"):
                 for a in magnitude
             ]
         )
-        n_planes = min(query_bits + 2, 8)
-    levels = 2 ** (n_planes - 1)
+        planes = n_planes or lloyd_planes(query_bits)
+    levels = 2 ** (planes - 1)
     top = magnitude.max(axis=1, keepdims=True)  # the top Lloyd level for "lloyd"
     delta = top / levels
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -18,7 +18,17 @@ uniform step or only non-uniform levels would close the gap:
   quantiles), in float: not expressible as bit planes;
 * ``lloyd int4``: those levels rounded to integer weights 1..15 (scaled so the
   top level is 15), as a bit-plane kernel with 4-bit integer weights would
-  score them.
+  score them;
+* ``package lloyd 4``: the package's default, ``query_bits=4`` with
+  ``query_quantizer="lloyd"`` (weighted Lloyd-Max levels on a 6-plane grid);
+* ``uniform 6``: ``query_bits=6`` with uniform levels, which scores the same
+  6 bit planes as the default, so costs the same scan;
+* ``package lloyd 5`` / ``6``: ``query_bits=5`` / ``6`` with Lloyd-Max levels,
+  on the package's 6 planes, and ``lloyd 5 on 7 planes`` / ``lloyd 6 on 8
+  planes``: the same levels on the grid of B + 2 planes (the package's rule
+  before the cap at the lookup-table kernels' 6 planes).
+
+``--quantizers`` picks some of them (``float`` is always run).
 
 Run from the repository root (NumPy, one core)::
 
@@ -90,6 +100,12 @@ QUANTIZERS = {
     "uniform mse": uniform_mse,
     "lloyd": lloyd,
     "lloyd int4": lloyd_int4,
+    "package lloyd 4": lambda a: query_weights(a, 4, "lloyd"),
+    "uniform 6": lambda a: query_weights(a, 6),
+    "package lloyd 5": lambda a: query_weights(a, 5, "lloyd"),
+    "lloyd 5 on 7 planes": lambda a: query_weights(a, 5, "lloyd", n_planes=7),
+    "package lloyd 6": lambda a: query_weights(a, 6, "lloyd"),
+    "lloyd 6 on 8 planes": lambda a: query_weights(a, 6, "lloyd", n_planes=8),
 }
 
 
@@ -101,23 +117,29 @@ def main():
     parser.add_argument("--nbits", nargs="+", type=int, default=[64, 128])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--block", type=int, default=200, help="queries per block")
+    parser.add_argument(
+        "--quantizers", nargs="+", choices=list(QUANTIZERS), default=list(QUANTIZERS)
+    )
     args = parser.parse_args()
+    quantizers = {
+        q: QUANTIZERS[q] for q in QUANTIZERS if q == "float" or q in args.quantizers
+    }
     print(f"# cpu: {cpu_description()}")
     print(f"1-recall@{K}, mean (std) over seeds {args.seeds}; difference to float\n")
-    print("| set | hasher | nbits | " + " | ".join(QUANTIZERS) + " |")
-    print("|---" * (3 + len(QUANTIZERS)) + "|")
+    print("| set | hasher | nbits | " + " | ".join(quantizers) + " |")
+    print("|---" * (3 + len(quantizers)) + "|")
     for name in args.sets:
         data = load_vector_folder(args.data / name)
         truth = data.ground_truth[:, :1]
         for hasher_name in args.hashers:
             make, _ = HASHERS[hasher_name]
             for nbits in args.nbits:
-                recalls = {q: [] for q in QUANTIZERS}
+                recalls = {q: [] for q in quantizers}
                 for seed in args.seeds:
                     hasher = make(nbits, seed).fit(data.learn)
                     codes = hasher.transform(data.base)
                     values = hasher.decision_function(data.query).astype(np.float64)
-                    for quantizer, weights in QUANTIZERS.items():
+                    for quantizer, weights in quantizers.items():
                         found = weighted_kneighbors(
                             codes,
                             nbits,

@@ -117,6 +117,14 @@ class ITQ(BaseHasher):
     hyperplane through the training mean; for longer codes their norms are
     at most 1 and differ between bits.
 
+    For asymmetric search (:class:`AsymmetricNeighbors`), ``n_iter=0``
+    scored as high as the learned rotation or higher in every benchmark
+    measured (user guide), by 0.07-0.09 1-recall@10 on SIFT descriptors.
+    There the quantisation loss is lowered by splitting a dominant direction
+    between two bits at 45 degrees, whose signs then nearly always agree:
+    9 to 48 bit pairs of ITQ's codes correlate above 0.5 (up to 0.98), none
+    of PCA-RR's.
+
     References
     ----------
     .. [1] Y. Gong, S. Lazebnik, "Iterative quantization: a Procrustean

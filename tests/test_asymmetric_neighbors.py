@@ -63,7 +63,8 @@ def reference_weights(magnitude, query_bits, quantizer):
             )
             * top
         )
-        n_planes = min(query_bits + 2, 8)
+        # two planes more, capped at the lookup-table kernels' 6
+        n_planes = max(query_bits, min(query_bits + 2, 6))
     levels = 2 ** (n_planes - 1)
     step = magnitude.max(axis=1) / levels
     weights = np.ones_like(magnitude)
@@ -164,7 +165,8 @@ def test_lloyd_levels_match_the_loop_reference(n_levels):
 def test_lloyd_quantizer_planes():
     values = np.random.default_rng(3).standard_normal((4, 70))
     values[3] = 0.0
-    for query_bits, n_planes in [(1, 1), (2, 4), (4, 6), (6, 8), (8, 8)]:
+    planes_of = [(1, 1), (2, 4), (3, 5), (4, 6), (5, 6), (6, 6), (7, 7), (8, 8)]
+    for query_bits, n_planes in planes_of:
         planes, step = _asymmetric.quantize_queries(values, query_bits, "lloyd")
         assert planes.shape[1] == n_planes
         assert step[3] == 0 and not planes[3].any()

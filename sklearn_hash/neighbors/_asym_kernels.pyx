@@ -62,6 +62,7 @@ cdef extern from "_asym.h" nogil:
     void sa_reset_choices()
     int sa_find_path(const char *name)
     int SA_MAX_PLANES
+    int SA_LUT_MAX_PLANES
     int64_t SA_PLANE_STRIDE(int64_t nb)
 
 # "builtin" exists on aarch64, the x86 paths on x86-64; the " lut" variants
@@ -70,6 +71,7 @@ cdef extern from "_asym.h" nogil:
 PATHS = ("avx512", "avx512bw lut", "avx2 lut", "avx2", "popcnt", "builtin",
          "generic lut", "generic")
 MAX_PLANES = SA_MAX_PLANES
+LUT_MAX_PLANES = SA_LUT_MAX_PLANES
 
 cdef enum:
     CHUNK_BYTES = 65536

@@ -15,6 +15,7 @@ from .._compat import (
     _openmp_effective_n_threads,
 )
 from ._asym_kernels import (
+    LUT_MAX_PLANES,
     MAX_PLANES,
     chunk_rows,
     lut_kneighbors,
@@ -40,10 +41,18 @@ _BYTE_BITS = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(bool)
 
 
 # The "lloyd" query quantizer: Lloyd-Max iterations per query, and the bit
-# planes its levels are kept to (two more than the uniform quantizer's, at
-# most MAX_PLANES): level values on a grid 4x finer than the uniform bins.
+# planes its levels are kept to: two more than the uniform quantizer's (level
+# values on a grid 4x finer than the uniform bins), but not past the
+# lookup-table kernels' LUT_MAX_PLANES for query_bits up to that (7 or 8
+# planes fall to the row kernels, about 17x slower; measured, the capped grid
+# keeps the recall).
 _LLOYD_ITER = 10
 _LLOYD_EXTRA_PLANES = 2
+
+
+def lloyd_planes(query_bits):
+    """Bit planes of a ``query_bits`` query with Lloyd-Max levels."""
+    return max(query_bits, min(query_bits + _LLOYD_EXTRA_PLANES, LUT_MAX_PLANES))
 
 
 def lloyd_levels(magnitude, n_levels, n_iter=_LLOYD_ITER):
@@ -74,7 +83,8 @@ def quantize_queries(values, query_bits, quantizer="uniform"):
     ``a = |v|`` and ``n_planes = query_bits``. ``"lloyd"`` (query_bits >= 2):
     ``a`` is ``|v|`` replaced by its level among ``2**(query_bits - 1)``
     Lloyd-Max levels of the query (:func:`lloyd_levels` of ``|v| / max |v|``,
-    times ``max |v|``), and ``n_planes = min(query_bits + 2, MAX_PLANES)``.
+    times ``max |v|``), and ``n_planes = max(query_bits, min(query_bits + 2,
+    6))`` (:func:`lloyd_planes`).
     """
     n, nbits = values.shape
     nb = n_bytes(nbits)
@@ -85,7 +95,7 @@ def quantize_queries(values, query_bits, quantizer="uniform"):
         top = magnitude.max(axis=1, keepdims=True, initial=0.0)
         unit = np.where(top > 0, top, 1.0)
         magnitude = lloyd_levels(magnitude / unit, 1 << (query_bits - 1)) * unit
-        n_planes = min(query_bits + _LLOYD_EXTRA_PLANES, MAX_PLANES)
+        n_planes = lloyd_planes(query_bits)
     levels = 1 << (n_planes - 1)
     step = magnitude.max(axis=1, initial=0.0) / levels
     scaled = np.divide(
@@ -162,7 +172,8 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
         ``"uniform"``: evenly spaced from 0 to the query's largest magnitude.
         ``"lloyd"``: placed by a few Lloyd-Max iterations on the query's own
         magnitudes (denser where they are), their values kept to two more
-        bits, so the kernels score ``query_bits + 2`` bit planes (at most 8).
+        bits, so the kernels score ``query_bits + 2`` bit planes (at most 6
+        unless ``query_bits`` is 7 or 8).
         See Notes; ignored when ``query_bits`` is 1 or None.
     n_jobs : int, default=None
         Threads over queries, with the semantics of scikit-learn's
@@ -244,17 +255,21 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
     distance of a code only where the code disagrees with the query, which
     near codes do most often on the bits of small :math:`|w_i|`; they
     measured better than plain Lloyd-Max (user guide). The levels' values
-    are then quantized as above on a grid four times finer,
-    :math:`\\Delta' = \\max_i c_i / 2^{B+1}` (the top level, not the largest
+    are then quantized as above on a finer grid of :math:`2^{P-1}` bins,
+    :math:`\\Delta' = \\max_i c_i / 2^{P-1}` (the top level, not the largest
     magnitude) and
-    :math:`m_i = \\min(\\lfloor c_i / \\Delta' \\rfloor, 2^{B+1} - 1)`, and
-    scored as ``B + 2`` bit planes (at most 8; for B >= 7 the grid is
-    :math:`2^{7}` bins). Uniform levels waste most of their range on the few
-    largest magnitudes of a heavy-tailed query; measured on sift-images
+    :math:`m_i = \\min(\\lfloor c_i / \\Delta' \\rfloor, 2^{P-1} - 1)`, and
+    scored as P bit planes: :math:`P = B + 2` (four times finer than the
+    uniform bins) up to the 6 planes of the fast lookup-table kernels, so
+    :math:`P = 4, 5, 6, 6, 6, 7, 8` for :math:`B = 2, \\ldots, 8` (7 or 8
+    planes go to the row kernels, 10 to 20 times slower; for B = 5 and 6 the
+    capped grid measured as the uncapped one, user guide). Uniform levels
+    waste most of their range on the few largest magnitudes of a
+    heavy-tailed query; measured on sift-images
     with LSH codes, 4-bit uniform queries lost about 0.02 1-recall@10
     against the float query, these levels less than 0.01 (user guide). The cost is
-    the iterations per query (NumPy, :math:`O(10 K L)`) and, past the
-    kernels' 6-plane fast path, more planes to score.
+    the iterations per query (compiled, :math:`O(10 K L)`) and the extra
+    planes.
 
     ``query_bits=None`` computes :math:`d(w, b)` in float32 through one
     256-entry table per code byte (the sum of a byte's weighted
