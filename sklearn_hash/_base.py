@@ -14,6 +14,13 @@ from ._bits import n_bytes, pack_bits
 from ._compat import Interval
 
 FLOAT_DTYPES = (np.float64, np.float32)
+# n_jobs as scikit-learn's OpenMP-based estimators take it: None, or a
+# nonzero int (0 threads would fail only at the first search)
+N_JOBS_CONSTRAINT = [
+    Interval(Integral, None, -1, closed="right"),
+    Interval(Integral, 1, None, closed="left"),
+    None,
+]
 
 
 class BaseHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):

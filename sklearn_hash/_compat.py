@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
     StrOptions,
+    validate_parameter_constraints,
     validate_params,
 )
 from sklearn.utils._plotting import _validate_style_kwargs
@@ -28,5 +29,6 @@ __all__ = [
     "_validate_style_kwargs",
     "check_matplotlib_support",
     "get_chunk_n_rows",
+    "validate_parameter_constraints",
     "validate_params",
 ]

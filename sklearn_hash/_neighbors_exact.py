@@ -22,9 +22,21 @@ _KNN_BYTES_PER_PAIR = 17
 
 
 def l2_normalize_rows(X):
-    """Rows of X scaled to unit Euclidean norm, in X's dtype; zero rows stay zero."""
+    """Rows of X scaled to unit Euclidean norm, in X's dtype; zero rows stay zero.
+
+    Rows whose squared norm overflows or underflows X's dtype are divided by
+    their largest magnitude first.
+    """
     norms = np.sqrt(np.einsum("ij,ij->i", X, X))[:, None]
-    return np.divide(X, norms, out=np.zeros_like(X), where=norms > 0)
+    out = np.divide(X, norms, out=np.zeros_like(X), where=norms > 0)
+    odd = ~np.isfinite(norms[:, 0]) | (norms[:, 0] == 0)
+    if odd.any():
+        rows = X[odd]
+        top = np.abs(rows).max(axis=1, keepdims=True)
+        rows = np.divide(rows, top, out=np.zeros_like(rows), where=top > 0)
+        norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))[:, None]
+        out[odd] = np.divide(rows, norms, out=rows, where=norms > 0)
+    return out
 
 
 def squared_distances(A, B):

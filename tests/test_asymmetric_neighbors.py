@@ -449,6 +449,118 @@ class _WrongWidth(FixedValues):
         return np.zeros((len(X), 3), dtype=np.uint8)
 
 
+class _Returns(FixedValues):
+    """A 'hasher' whose decision_function returns ``make(values)``."""
+
+    def __init__(self, make=None, nbits=8):
+        self.make = make
+        self.nbits = nbits
+
+    def decision_function(self, X):
+        return self.make(super().decision_function(X))
+
+    def transform(self, X):
+        return pack_bits(super().decision_function(X) > 0)
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda v: v[:, 0], "shape"),
+        (lambda v: v.astype(object), "real numbers"),
+        (lambda v: v + 1j, "real numbers"),
+        (lambda v: v[:, :, None], "shape"),
+    ],
+)
+def test_malformed_decision_values_are_rejected_at_fit_and_search(make, match):
+    X = np.random.default_rng(8).standard_normal((20, 8))
+    with pytest.raises(ValueError, match=match):
+        AsymmetricNeighbors(_Returns(make)).fit(X)
+    search = AsymmetricNeighbors(_Returns(lambda v: v)).fit(X)
+    search.hasher_ = _Returns(make).fit(X)
+    with pytest.raises(ValueError, match=match):
+        search.kneighbors(X[:2])
+
+
+def test_a_list_of_decision_values_is_taken_as_an_array():
+    X = np.random.default_rng(8).standard_normal((20, 8))
+    got = AsymmetricNeighbors(_Returns(lambda v: v.tolist()), n_neighbors=3).fit(X)
+    want = AsymmetricNeighbors(FixedValues(), n_neighbors=3).fit(X)
+    np.testing.assert_array_equal(got.kneighbors(X[:4])[1], want.kneighbors(X[:4])[1])
+
+
+def test_codes_with_padding_bits_set_are_rejected():
+    class DirtyPadding(FixedValues):
+        def transform(self, X):
+            codes = super().transform(X)
+            codes[0] |= 0x80
+            return codes
+
+    with pytest.raises(ValueError, match="padding"):
+        AsymmetricNeighbors(DirtyPadding(nbits=5)).fit(np.ones((2, 5)))
+    # full bytes have no padding: the same bit is then a real bit
+    AsymmetricNeighbors(DirtyPadding(nbits=8), n_neighbors=1).fit(np.ones((2, 8)))
+
+
+def test_codes_too_wide_for_int32_scores_are_rejected(monkeypatch):
+    monkeypatch.setattr(_asymmetric, "_MAX_BITS", 16)
+    X = np.ones((3, 17))
+    with pytest.raises(ValueError, match="too wide"):
+        AsymmetricNeighbors(FixedValues(17)).fit(X)
+    AsymmetricNeighbors(FixedValues(16), n_neighbors=1).fit(X)
+    assert _asymmetric._MAX_BITS < 2**31 // 255 + 1
+
+
+def test_query_values_whose_sum_overflows_are_rejected():
+    X = np.random.default_rng(9).uniform(-1, 1, (20, 8))
+    search = AsymmetricNeighbors(_Scaled(1e308), n_neighbors=2).fit(X)
+    queries = np.full((2, 8), 1.5)
+    with pytest.raises(ValueError, match="overflows"):
+        search.kneighbors(queries)
+    search.kneighbors(queries / 100)  # a sum of 8 values of 1.5e306 is finite
+
+
+def test_wide_codes_are_searched_in_smaller_query_blocks():
+    X = np.random.default_rng(10).standard_normal((30, 8192))
+    search = AsymmetricNeighbors(FixedValues(8192), n_neighbors=2).fit(X)
+    assert search._query_block() == 512
+    assert search.set_params(query_bits=None)._query_block() == 6
+    narrow = AsymmetricNeighbors(FixedValues(128)).fit(X)
+    assert narrow._query_block() == _asymmetric._PLANE_BLOCK
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"query_bits": 0},
+        {"query_bits": 2.5},
+        {"query_bits": True},
+        {"query_quantizer": "bogus"},
+        {"n_jobs": 0},
+        {"n_jobs": 1.5},
+    ],
+)
+def test_search_parameters_are_checked_at_fit_and_after_set_params(params):
+    X = np.random.default_rng(11).standard_normal((30, 8))
+    name = next(iter(params))
+    with pytest.raises(ValueError, match=name):
+        AsymmetricNeighbors(SignHashing(), **params).fit(X)
+    search = AsymmetricNeighbors(SignHashing(), n_neighbors=2).fit(X)
+    with pytest.raises(ValueError, match=name):
+        search.set_params(**params).kneighbors(X[:2])
+
+
+def test_n_jobs_zero_is_rejected_by_every_search():
+    X = np.random.default_rng(12).standard_normal((30, 8))
+    codes = SignHashing().fit_transform(X)
+    for search, data in [
+        (HammingNeighbors(n_jobs=0), codes),
+        (RerankNeighbors(SignHashing(), n_candidates=10, n_jobs=0), X),
+    ]:
+        with pytest.raises(ValueError, match="n_jobs"):
+            search.fit(data)
+
+
 def test_rerank_asymmetric_first_stage():
     rng = np.random.default_rng(7)
     X = rng.standard_normal((600, 24)).astype(np.float32)

@@ -466,6 +466,55 @@ def test_bad_input():
         search.score(X[:2], [0, 1], sample_weight=[1, 1])
 
 
+@pytest.mark.parametrize("first_stage", ["hamming", "asymmetric"])
+@pytest.mark.parametrize("vector_dtype", ["float32", "int8"])
+def test_cosine_ignores_the_scale_of_huge_and_tiny_vectors(first_stage, vector_dtype):
+    """float32 storage: rows beyond float32's range (float64 input) and rows
+    whose squares overflow float32 still give the unscaled neighbours."""
+    X = np.random.RandomState(12).standard_normal((200, 16))
+    kw = dict(n_neighbors=3, n_candidates=20, first_stage=first_stage)
+    kw["vector_dtype"] = vector_dtype
+    want = RerankNeighbors(SignHashing(), **kw).fit(X).kneighbors(X[:5])
+    for scale in (1e20, 1e300, 1e-300):
+        search = RerankNeighbors(SignHashing(), **kw).fit(X * scale)
+        for queries in (X[:5], X[:5] * scale):
+            got = search.kneighbors(queries)
+            np.testing.assert_array_equal(got[1], want[1])
+            np.testing.assert_allclose(got[0], want[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "dot"])
+def test_values_beyond_float32_distances_are_rejected(metric):
+    X = np.random.RandomState(13).standard_normal((50, 16))
+    with pytest.raises(ValueError, match="float32"):
+        RerankNeighbors(SignHashing(), n_candidates=10, metric=metric).fit(X * 1e39)
+    search = RerankNeighbors(SignHashing(), n_candidates=10, metric=metric).fit(X)
+    with pytest.raises(ValueError, match="rescale"):
+        search.kneighbors(X[:2] * 1e20)
+    search.kneighbors(X[:2] * 1e17)  # |x| about 4e17, below 2.3e18 at 16 features
+
+
+def test_parameters_changed_after_fit():
+    X = np.random.RandomState(14).standard_normal((50, 8))
+    search = RerankNeighbors(SignHashing(), n_neighbors=3, n_candidates=10).fit(X)
+    for params in ({"metric": "bogus"}, {"first_stage": "bogus"}, {"n_jobs": 0}):
+        with pytest.raises(ValueError, match=next(iter(params))):
+            clone_ = pickle.loads(pickle.dumps(search))
+            clone_.set_params(**params).kneighbors(X[:2])
+    # what fit decided cannot change without a new fit
+    for params in (
+        {"metric": "euclidean"},
+        {"vector_dtype": "int8"},
+        {"first_stage": "asymmetric"},
+    ):
+        changed = pickle.loads(pickle.dumps(search)).set_params(**params)
+        with pytest.raises(ValueError, match="call fit again"):
+            changed.kneighbors(X[:2])
+        changed.fit(X).kneighbors(X[:2])
+    # search parameters may change
+    assert search.set_params(n_candidates=20).kneighbors(X[:2])[1].shape == (2, 3)
+
+
 def test_debian_minilm_recall(shared_data):
     """Sign codes + 100 re-ranked candidates on real 384-d sentence embeddings."""
     data = shared_data("debian-minilm")

@@ -9,7 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from .._base import BaseHasher
+from .._base import N_JOBS_CONSTRAINT, BaseHasher
 from .._bits import pack_bits
 from .._compat import Interval, StrOptions, _fit_context, _openmp_effective_n_threads
 from ._graphs import (
@@ -405,7 +405,7 @@ class AsymmetricLinV(BaseHasher):
         "n_iter_no_change": [Interval(Integral, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "database_block_size": [Interval(Integral, 1, None, closed="left"), None],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
         "verbose": ["verbose"],
         "random_state": ["random_state"],
     }

@@ -10,6 +10,7 @@ from distributed import default_client, wait
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from .._base import N_JOBS_CONSTRAINT
 from .._compat import Interval, _fit_context
 from ..neighbors import HammingNeighbors
 from ..neighbors._graph import check_graph_mode, kneighbors_graph, neighbors_graph
@@ -336,7 +337,7 @@ class DaskHammingNeighbors(BaseEstimator):
     _parameter_constraints: dict = {
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "radius": [Interval(Real, 0, None, closed="left"), None],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
     }
 
     def __init__(self, n_neighbors=5, *, radius=None, n_jobs=None):

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._base import N_JOBS_CONSTRAINT
 from .._bits import n_bytes, pack_bits
 from .._compat import (
     HasMethods,
@@ -26,16 +27,24 @@ from ._asym_kernels import lloyd_levels as _lloyd_levels
 from ._hamming import check_n_neighbors
 from ._stages import (
     NeighborsPredictScoreMixin,
+    check_search_params,
+    checked_values,
     decision_width,
     fit_hasher,
     without_self,
 )
 
-# Queries per call of the bit-plane kernel (their planes: at most 8 x 64
-# bytes each per 64 bytes of code) and of the float kernel (a 1 KB table per
-# code byte each: 64 queries of 768-bit codes hold 6 MB).
+# Queries per call of the bit-plane kernel (their float64 values and planes:
+# about 8.5 bytes a bit each, 4,096 queries of 1,024 bits hold 36 MB) and of
+# the float kernel (about 4 KB of tables and temporaries per code byte each:
+# 64 queries of 768-bit codes hold 24 MB); fewer for wider codes, so that a
+# block stays within about the same memory.
 _PLANE_BLOCK = 4096
 _TABLE_BLOCK = 64
+_PLANE_BLOCK_BITS = 4096 * 1024
+_TABLE_BLOCK_BYTES = 64 * 96
+# int32 scores: at most nbits * (2**MAX_PLANES - 1) must fit
+_MAX_BITS = (2**31 - 1) // (2**MAX_PLANES - 1)
 # bit i of byte value v, for the float tables
 _BYTE_BITS = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(bool)
 
@@ -282,9 +291,11 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
     stored, so those queries are the database codes with every
     :math:`|w_i| = 1`: the distances are Hamming distances.
 
-    Memory: the codes; queries are scored in blocks (a few MB of planes or
-    tables), each query keeping its best ``n_neighbors`` in a bounded heap,
-    so no (queries x database) matrix is formed.
+    Memory: the codes; queries are scored in blocks (at most about 40 MB of
+    values and planes or tables, fewer queries a block for wider codes), each
+    query keeping its best ``n_neighbors`` in a bounded heap, so no (queries
+    x database) matrix is formed. Codes may have up to 8,421,504 bits (the
+    integer scores are int32).
 
     References
     ----------
@@ -313,7 +324,7 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "query_bits": [Interval(Integral, 1, MAX_PLANES, closed="both"), None],
         "query_quantizer": [StrOptions({"uniform", "lloyd"})],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
     }
 
     def __init__(
@@ -348,10 +359,21 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
         self : AsymmetricNeighbors
             The fitted search.
         """
+        self._check_search_params()
         X = validate_data(self, X, dtype=(np.float64, np.float32))
         hasher, codes = fit_hasher(self.hasher, X)
         self._set_index(hasher, codes, decision_width(hasher, X))
         return self
+
+    def _check_search_params(self):
+        """The parameters a search reads, checked (again after fit: set_params
+        may have changed them)."""
+        check_search_params(self, ("query_bits", "query_quantizer", "n_jobs"))
+        if isinstance(self.query_bits, bool):
+            raise ValueError(
+                f"query_bits must be an int in [1, {MAX_PLANES}] or None, got "
+                f"{self.query_bits!r}"
+            )
 
     def _set_index(self, hasher, codes, n_bits):
         """The fitted state, from a fitted hasher and its database codes."""
@@ -359,6 +381,16 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
             raise ValueError(
                 f"the hasher's decision_function has {n_bits} columns but its codes "
                 f"have {codes.shape[1]} bytes; expected {n_bytes(n_bits)}"
+            )
+        if n_bits > _MAX_BITS:
+            raise ValueError(
+                f"codes of {n_bits} bits are too wide: the integer scores hold at "
+                f"most {_MAX_BITS} bits"
+            )
+        if n_bits % 8 and len(codes) and (codes[:, -1] >> (n_bits % 8)).any():
+            raise ValueError(
+                f"the hasher's codes have padding bits set past bit {n_bits}; "
+                "codes must be packed as sklearn_hash.pack_bits packs them"
             )
         self.hasher_ = hasher
         self.codes_ = np.ascontiguousarray(codes)
@@ -397,6 +429,7 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
             Database indices, ordered by (distance, index).
         """
         check_is_fitted(self)
+        self._check_search_params()
         k = check_n_neighbors(
             n_neighbors, self.n_neighbors, self.n_samples_fit_, X is None
         )
@@ -414,24 +447,29 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
 
     def _query_values(self, X):
         """The hasher's decision values of X, checked."""
-        values = np.asarray(self.hasher_.decision_function(X))
-        if values.ndim != 2 or values.shape != (len(X), self.n_bits_):
+        values = checked_values(self.hasher_.decision_function(X), len(X), self.n_bits_)
+        # the distances sum the magnitudes: they must stay finite too
+        with np.errstate(over="ignore"):
+            total = np.abs(values, dtype=np.float64).sum(axis=1)
+        if not np.isfinite(total).all():
             raise ValueError(
-                f"the hasher's decision_function returned shape {values.shape}; "
-                f"expected ({len(X)}, {self.n_bits_})"
-            )
-        if not np.isfinite(values).all():
-            raise ValueError(
-                "the hasher's decision_function returned NaN or infinite values "
-                "for some queries; check the query vectors' scale"
+                "the hasher's decision_function returned values whose sum "
+                "overflows float64 for some queries; check the query vectors' scale"
             )
         return values
+
+    def _query_block(self):
+        """Queries per block, fewer for wide codes (see _PLANE_BLOCK)."""
+        if self.query_bits is None:
+            per_query = self.codes_.shape[1]
+            return max(1, min(_TABLE_BLOCK, _TABLE_BLOCK_BYTES // per_query))
+        return max(1, min(_PLANE_BLOCK, _PLANE_BLOCK_BITS // self.n_bits_))
 
     def _value_kneighbors(self, X, k):
         """(distances, indices) of the queries X, in blocks."""
         distances = np.empty((len(X), k), dtype=np.float64)
         indices = np.empty((len(X), k), dtype=np.int64)
-        block = _PLANE_BLOCK if self.query_bits is not None else _TABLE_BLOCK
+        block = self._query_block()
         for start in range(0, len(X), block):
             rows = slice(start, start + block)
             values = self._query_values(X[rows])

@@ -7,6 +7,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._base import N_JOBS_CONSTRAINT
 from .._compat import Interval, StrOptions, _fit_context
 from ._dispatcher import HammingSearch, build_tables
 from ._graph import check_graph_mode, kneighbors_graph, neighbors_graph
@@ -279,7 +280,7 @@ class HammingNeighbors(TransformerMixin, BaseEstimator):
         "metric": [StrOptions({"hamming", "jaccard"})],
         "algorithm": [StrOptions({"auto", "brute", "mih", "bitbound"})],
         "n_tables": [Interval(Integral, 1, None, closed="left"), None],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
     }
 
     def __init__(

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._base import N_JOBS_CONSTRAINT
 from .._compat import (
     HasMethods,
     Interval,
@@ -19,6 +20,7 @@ from ._hamming import HammingNeighbors, check_n_neighbors
 from ._rescore import rescore_kneighbors
 from ._stages import (
     NeighborsPredictScoreMixin,
+    check_search_params,
     checked_codes,
     decision_width,
     fit_hasher,
@@ -188,8 +190,10 @@ class RerankNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
         "metric": [StrOptions({"cosine", "euclidean", "dot"})],
         "vector_dtype": [StrOptions({"float32", "int8"})],
         "first_stage": [StrOptions({"hamming", "asymmetric"})],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
     }
+    # fixed by fit (the stored vectors and the first stage depend on them)
+    _fit_params = ("metric", "vector_dtype", "first_stage")
 
     def __init__(
         self,
@@ -260,7 +264,23 @@ class RerankNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
             )
         self.n_samples_fit_ = len(X)
         self._store_vectors(X)
+        self._fitted_with = {name: getattr(self, name) for name in self._fit_params}
         return self
+
+    def _check_search_params(self):
+        """The parameters a search reads, checked again: ``set_params`` may have
+        changed them since fit."""
+        check_search_params(self, ("n_candidates", "n_jobs", *self._fit_params))
+        changed = [
+            name
+            for name, value in self._fitted_with.items()
+            if getattr(self, name) != value
+        ]
+        if changed:
+            raise ValueError(
+                f"{', '.join(changed)} changed since fit, and fit stored the vectors "
+                "and built the first stage by them: call fit again"
+            )
 
     def _store_vectors(self, X):
         """vectors_ and scale_ from the validated database X."""
@@ -280,8 +300,27 @@ class RerankNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
 
     def _prepared(self, X):
         """Vectors as the metric compares them: float32, unit rows for cosine."""
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        return l2_normalize_rows(X) if self.metric == "cosine" else X
+        if self.metric == "cosine":
+            with np.errstate(over="ignore", under="ignore"):
+                X32 = np.asarray(X, dtype=np.float32)
+            if X.dtype == np.float64:
+                # rows that float32 cannot hold are normalised before the cast
+                f32 = np.finfo(np.float32)
+                top = np.abs(X).max(axis=1)
+                odd = (top > f32.max) | ((top > 0) & (top < f32.tiny))
+                if odd.any():
+                    X32[odd] = l2_normalize_rows(X[odd])
+            return np.ascontiguousarray(l2_normalize_rows(X32))
+        # distances are float32: |x - y|^2 and x.y must not overflow
+        limit = np.sqrt(np.finfo(np.float32).max / (4 * X.shape[1]))
+        largest = np.abs(X).max(initial=0.0)
+        if largest > limit:
+            raise ValueError(
+                f"the {self.metric} distances are computed in float32, so with "
+                f"{X.shape[1]} features |X| must stay below {limit:.3g}; got "
+                f"{largest:.3g}: rescale the vectors"
+            )
+        return np.ascontiguousarray(X, dtype=np.float32)
 
     # -- search ------------------------------------------------------------------
     def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
@@ -307,6 +346,7 @@ class RerankNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
             Database indices, ordered by (distance, index).
         """
         check_is_fitted(self)
+        self._check_search_params()
         k = check_n_neighbors(
             n_neighbors, self.n_neighbors, self.n_samples_fit_, X is None
         )

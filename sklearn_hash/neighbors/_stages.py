@@ -5,6 +5,8 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 
+from .._compat import validate_parameter_constraints
+
 
 def _described(codes):
     if isinstance(codes, np.ndarray):
@@ -49,9 +51,48 @@ def fit_hasher(hasher, X):
     return fitted, checked_codes(fitted.fit_transform(X), len(X), hasher)
 
 
+def check_search_params(search, names):
+    """Validate ``search``'s parameters ``names`` against its constraints: the
+    ones a search reads, which ``set_params`` may have changed since fit (all
+    of them would cost a search about 70 us)."""
+    validate_parameter_constraints(
+        {name: search._parameter_constraints[name] for name in names},
+        {name: getattr(search, name) for name in names},
+        caller_name=type(search).__name__,
+    )
+
+
+def checked_values(values, n_rows, n_bits=None):
+    """The hasher's decision values as a finite real 2-D array of ``n_rows``
+    rows (and ``n_bits`` columns when given), else a ValueError saying what
+    it returned."""
+    values = np.asarray(values)
+    shape = f"({n_rows}, {n_bits if n_bits is not None else 'n_bits'})"
+    if values.dtype.kind not in "biuf":
+        raise ValueError(
+            f"the hasher's decision_function must return real numbers; it returned "
+            f"dtype {values.dtype}"
+        )
+    if (
+        values.ndim != 2
+        or len(values) != n_rows
+        or (n_bits is not None and values.shape[1] != n_bits)
+    ):
+        raise ValueError(
+            f"the hasher's decision_function returned shape {values.shape}; "
+            f"expected {shape}"
+        )
+    if not np.isfinite(values).all():
+        raise ValueError(
+            "the hasher's decision_function returned NaN or infinite values "
+            "for some queries; check the query vectors' scale"
+        )
+    return values
+
+
 def decision_width(hasher, X):
     """Columns of the fitted hasher's ``decision_function`` (its code bits)."""
-    return hasher.decision_function(X[:1]).shape[1]
+    return checked_values(hasher.decision_function(X[:1]), 1).shape[1]
 
 
 def without_self(own, indices, *columns):
