@@ -53,7 +53,7 @@ _BYTE_BITS = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(bool)
 # planes its levels are kept to: two more than the uniform quantizer's (level
 # values on a grid 4x finer than the uniform bins), but not past the
 # lookup-table kernels' LUT_MAX_PLANES for query_bits up to that (7 or 8
-# planes fall to the row kernels, about 17x slower; measured, the capped grid
+# planes fall to the row kernels, 10-20x slower; measured, the capped grid
 # keeps the recall).
 _LLOYD_ITER = 10
 _LLOYD_EXTRA_PLANES = 2
@@ -359,7 +359,7 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
         self : AsymmetricNeighbors
             The fitted search.
         """
-        self._check_search_params()
+        self._reject_bool_query_bits()  # the rest was validated by _fit_context
         X = validate_data(self, X, dtype=(np.float64, np.float32))
         hasher, codes = fit_hasher(self.hasher, X)
         self._set_index(hasher, codes, decision_width(hasher, X))
@@ -369,6 +369,10 @@ class AsymmetricNeighbors(NeighborsPredictScoreMixin, BaseEstimator):
         """The parameters a search reads, checked (again after fit: set_params
         may have changed them)."""
         check_search_params(self, ("query_bits", "query_quantizer", "n_jobs"))
+        self._reject_bool_query_bits()
+
+    def _reject_bool_query_bits(self):
+        """scikit-learn's Interval(Integral) takes True for 1."""
         if isinstance(self.query_bits, bool):
             raise ValueError(
                 f"query_bits must be an int in [1, {MAX_PLANES}] or None, got "

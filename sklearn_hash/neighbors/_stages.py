@@ -85,7 +85,7 @@ def checked_values(values, n_rows, n_bits=None):
     if not np.isfinite(values).all():
         raise ValueError(
             "the hasher's decision_function returned NaN or infinite values "
-            "for some queries; check the query vectors' scale"
+            "for some rows; check the vectors' scale"
         )
     return values
 
